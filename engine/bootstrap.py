@@ -1,0 +1,95 @@
+"""Assemble the engine from settings: database, clock, calendar, definitions, runtime, queries.
+
+>>> medflow = build(load_settings())          # doctest: +SKIP
+>>> medflow.runtime.start("medbook_issuance", {...}, actor="ivanov")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from engine import clock as clock_module
+from engine.calendar import ProductionCalendar
+from engine.clock import Clock, RealClock, SimulatedClock
+from engine.config import Settings
+from engine.db import Database, connect, migrate
+from engine.definitions import DefinitionStore
+from engine.handler_registry import handler_names, load_handler_modules
+from engine.instance_store import InstanceStore
+from engine.models import ClockState
+from engine.queries import Queries
+from engine.runtime import Runtime
+from engine.script_engine import TimeHelpers
+
+
+@dataclass
+class MedFlow:
+    settings: Settings
+    db: Database
+    clock: Clock
+    calendar: ProductionCalendar
+    definitions: DefinitionStore
+    store: InstanceStore
+    runtime: Runtime
+    queries: Queries
+
+    @property
+    def worker_id(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _stored_clock(db: Database) -> SimulatedClock:
+    def load() -> datetime | None:
+        with db.read() as session:
+            row = session.get(ClockState, 1)
+            return clock_module_utc(row.now) if row else None
+
+    def save(value: datetime) -> None:
+        with db.write() as session:
+            row = session.get(ClockState, 1)
+            if row is None:
+                session.add(ClockState(id=1, now=value))
+            else:
+                row.now = value
+
+    simulated = SimulatedClock(loader=load, saver=save)
+    simulated.sync()
+    return simulated
+
+
+def clock_module_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=clock_module.UTC)
+
+
+def build(settings: Settings, db: Database | None = None, clock: Clock | None = None,
+          run_migrations: bool = True) -> MedFlow:
+    """Connect (and migrate) the database and wire every part of the engine."""
+    db = db or connect(settings.database_url, int(settings.get("database.pool_size", 10)))
+    db.check()
+    if run_migrations:
+        migrate(db)
+    load_handler_modules(list(settings.get("handlers.modules", ["handlers"])))
+    if clock is None:
+        clock = _stored_clock(db) if settings.clock_mode == "simulated" else RealClock()
+    clock_module.install_clock(clock)
+    calendar = ProductionCalendar(settings.calendar_overrides)
+    helpers = TimeHelpers(calendar, settings.timezone)
+    definitions = DefinitionStore(db, settings.path("paths.forms", "forms"), handler_names())
+    store = InstanceStore(
+        db, definitions, helpers,
+        retry_delays=[int(d) for d in settings.get("retry.delays", [10, 60, 300])],
+        key_prefixes=dict(settings.get("business_keys.prefixes", {}) or {}),
+        default_prefix=str(settings.get("business_keys.default_prefix", "ЗВ")),
+    )
+    return MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store))
+
+
+def current_simulated_time(db: Database) -> datetime | None:
+    with db.read() as session:
+        value = session.scalar(select(ClockState.now).where(ClockState.id == 1))
+    return clock_module_utc(value) if value else None

@@ -1,0 +1,1 @@
+"""The `medflow` command line."""

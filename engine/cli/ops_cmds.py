@@ -1,0 +1,119 @@
+"""`medflow incidents | clock | worker | serve`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from engine.cli.common import State, emit, json_option, pass_state
+from engine.clock import parse_advance, simple_delta
+
+
+def register(cli: click.Group) -> None:
+    @cli.group(invoke_without_command=True)
+    @json_option
+    @click.pass_context
+    def incidents(ctx: click.Context, as_json: bool) -> None:
+        """Инциденты: шаги, которые не удалось выполнить."""
+        if ctx.invoked_subcommand is None:
+            rows = ctx.find_object(State).medflow.queries.incidents()
+            emit(rows, as_json, lambda rs: "\n".join(
+                f"#{i['id']} заявление {i['instance_id']} {i['element_id']} попыток {i['attempts']}: {i['error']}"
+                for i in rs) or "Открытых инцидентов нет.")
+
+    @incidents.command("retry")
+    @click.argument("incident_id", type=int)
+    @click.option("--user", default="cli")
+    @json_option
+    @pass_state
+    def incidents_retry(state: State, incident_id: int, user: str, as_json: bool) -> None:
+        """Повторить шаг инцидента."""
+        result = state.medflow.runtime.retry_incident(incident_id, user)
+        emit(result, as_json, lambda r: f"Шаг повторён. Состояние заявления: {r['status']}")
+
+    @cli.group(invoke_without_command=True)
+    @json_option
+    @click.pass_context
+    def clock(ctx: click.Context, as_json: bool) -> None:
+        """Часы движка (в режиме simulated их можно переводить)."""
+        if ctx.invoked_subcommand is None:
+            medflow = ctx.find_object(State).medflow
+            now = medflow.clock.now()
+            emit({"now": now.isoformat(), "mode": medflow.settings.clock_mode}, as_json,
+                 f"{now.isoformat()} ({medflow.settings.clock_mode})")
+
+    def _simulated(state: State):  # type: ignore[no-untyped-def]
+        if state.settings.clock_mode != "simulated":
+            raise click.UsageError("часы можно переводить только в режиме clock: simulated (MEDFLOW_CLOCK=simulated)")
+        return state.medflow.clock
+
+    @clock.command("advance")
+    @click.argument("amount")
+    @json_option
+    @pass_state
+    def clock_advance(state: State, amount: str, as_json: bool) -> None:
+        """Перевести часы вперёд: 11d, 3h, 10wd (рабочие дни)."""
+        try:
+            value, unit = parse_advance(amount)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+        sim = _simulated(state)
+        if unit == "wd":
+            helpers = state.medflow.store.helpers
+            target = datetime.fromisoformat(helpers.working_days(value)) if value else sim.now()
+            now = sim.set(target)
+        else:
+            now = sim.advance(simple_delta(value, unit))
+        emit({"now": now.isoformat()}, as_json, f"Время: {now.isoformat()}")
+
+    @clock.command("set")
+    @click.argument("when")
+    @json_option
+    @pass_state
+    def clock_set(state: State, when: str, as_json: bool) -> None:
+        """Установить время: 2026-05-01T09:00+03:00."""
+        try:
+            target = datetime.fromisoformat(when)
+            if target.tzinfo is None:
+                raise ValueError
+        except ValueError as exc:
+            raise click.BadParameter("ожидается время ISO с часовым поясом, например 2026-05-01T09:00+03:00") from exc
+        now = _simulated(state).set(target)
+        emit({"now": now.isoformat()}, as_json, f"Время: {now.isoformat()}")
+
+    @cli.command()
+    @click.option("--once", is_flag=True, help="Один проход и выход.")
+    @json_option
+    @pass_state
+    def worker(state: State, once: bool, as_json: bool) -> None:
+        """Срабатывание таймеров и повторов из базы данных."""
+        from engine.worker import Worker
+
+        w = Worker(state.medflow)
+        if once:
+            r = w.tick()
+            emit(r.__dict__, as_json, f"Сработало: {r.fired}, ошибок: {r.failed}")
+            return
+        click.echo(f"Обработчик таймеров {w.worker_id} запущен.")
+        w.scheduler(blocking=True).start()
+
+    @cli.command()
+    @click.option("--host", default=None)
+    @click.option("--port", type=int, default=None)
+    @click.option("--no-worker", is_flag=True, help="Не запускать таймеры в этом процессе.")
+    @pass_state
+    def serve(state: State, host: str | None, port: int | None, no_worker: bool) -> None:
+        """Веб-интерфейс и API (и обработчик таймеров)."""
+        from werkzeug.serving import run_simple
+
+        from engine.worker import Worker
+        from webui.app import create_app
+
+        app = create_app(state.medflow)
+        if not no_worker:
+            Worker(state.medflow).scheduler(blocking=False).start()
+        host = host or str(state.settings.get("web.host", "127.0.0.1"))
+        port = port or int(state.settings.get("web.port", 8080))
+        click.echo(f"MedFlow: http://{host}:{port}/")
+        run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -1,0 +1,225 @@
+"""Loading, stepping and saving one instance inside a transaction.
+
+``finish_step`` is the second half of every command: run engine steps, turn failures into jobs
+or incidents, update the portal status, compact history, save the state and rebuild the
+projections — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, workflow_codec
+from engine.business_keys import allocate_business_key
+from engine.db import Database
+from engine.definitions import DefinitionStore
+from engine.errors import NotFound
+from engine.handler_registry import CallContext
+from engine.models import AuditEvent, Definition, Incident, Instance, Job, MessageSubscription, UserTask
+from engine.projection_sync import sync_projections
+from engine.projections import properties
+from engine.script_engine import MedflowScriptEngine, TimeHelpers
+from engine.stepper import run_steps
+
+StatusListener = Callable[[Session, Instance, str | None, str], None]
+
+
+class InstanceStore:
+    def __init__(
+        self,
+        db: Database,
+        definitions: DefinitionStore,
+        helpers: TimeHelpers,
+        retry_delays: list[int],
+        key_prefixes: dict[str, str],
+        default_prefix: str,
+    ) -> None:
+        self.db = db
+        self.definitions = definitions
+        self.helpers = helpers
+        self.retry_delays = retry_delays
+        self.key_prefixes = key_prefixes
+        self.default_prefix = default_prefix
+        self.status_listeners: list[StatusListener] = []
+        self.services: dict[str, Any] = {}
+        self._definition_hash: dict[int, tuple[str, str]] = {}
+        # Test hook: called between load and commit to prove a crash there loses nothing.
+        self.before_commit: Callable[[Instance], None] | None = None
+
+    # --- loading -----------------------------------------------------------------------------
+
+    def lock(self, session: Session, instance_id: int) -> Instance:
+        query = select(Instance).where(Instance.id == instance_id)
+        if self.db.is_postgres:
+            query = query.with_for_update()
+        row = session.scalar(query.execution_options(populate_existing=True))
+        if row is None:
+            raise NotFound(f"Заявление {instance_id} не найдено", instance_id=instance_id)
+        return row
+
+    def bundle_hash(self, session: Session, row: Instance) -> str:
+        cached = self._definition_hash.get(row.definition_id)
+        if cached is None:
+            definition = session.get(Definition, row.definition_id)
+            cached = (definition.bundle_hash, definition.process_key)
+            self._definition_hash[row.definition_id] = cached
+        return cached[0]
+
+    def _script_engine(self, row: Instance) -> MedflowScriptEngine:
+        def context(task: Any, handler: str) -> CallContext:
+            attempt = int(task.internal_data.get("medflow_attempts", 0)) + 1
+            return CallContext(
+                instance_id=row.id, business_key=row.business_key, process_key=row.process_key,
+                element_id=task.task_spec.bpmn_id or task.task_spec.name, task_id=str(task.id),
+                attempt=attempt, now=clock.now(), idempotency_key=f"{row.id}:{task.id}",
+                services=self.services,
+            )
+
+        return MedflowScriptEngine(self.helpers, context)
+
+    def load(self, session: Session, row: Instance) -> BpmnWorkflow:
+        bundle = self.definitions.parsed(session, self.bundle_hash(session, row))
+        spec, subprocess_specs = bundle.spec_for(row.process_key)
+        workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
+        workflow.script_engine = self._script_engine(row)
+        return workflow
+
+    def create(
+        self, session: Session, definition: Definition, data: dict[str, Any], actor: str
+    ) -> tuple[Instance, BpmnWorkflow]:
+        bundle = self.definitions.parsed(session, definition.bundle_hash)
+        spec, subprocess_specs = bundle.spec_for(definition.process_key)
+        now = clock.now()
+        prefix = self.key_prefixes.get(definition.process_key, self.default_prefix)
+        local_year = now.astimezone(self.helpers.zone).year
+        row = Instance(
+            business_key=allocate_business_key(session, prefix, local_year),
+            process_key=definition.process_key, definition_id=definition.id, status="running",
+            state="", created_at=now, updated_at=now, started_by=actor,
+        )
+        session.add(row)
+        session.flush()
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(row))
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.set_data(**data)
+        self.audit(session, row.id, actor, "instance_started", None, None, definition.process_key,
+                   {"version": definition.version, "fields": sorted(data)})
+        return row, workflow
+
+    # --- saving ------------------------------------------------------------------------------
+
+    def save(self, session: Session, row: Instance, workflow: BpmnWorkflow) -> None:
+        workflow_codec.compact(workflow)
+        row.state = workflow_codec.dumps(workflow)
+        row.state_size = len(row.state)
+        row.updated_at = clock.now()
+        row.step_count += 1
+        if self.before_commit is not None:
+            self.before_commit(row)
+        session.flush()
+
+    def finish_step(self, session: Session, row: Instance, workflow: BpmnWorkflow, actor: str) -> None:
+        started = time.time()
+        now = clock.now()
+        report = run_steps(workflow, now, self.retry_delays)
+        for task in report.completed:
+            spec = task.task_spec
+            if spec.bpmn_id and not spec.manual:
+                self.audit(session, row.id, "engine", "element_completed", spec.bpmn_id, None, None)
+        for element_id, code in report.caught_errors:
+            self.audit(session, row.id, "engine", "error_caught", element_id, None, code)
+        for failure in report.failures:
+            if failure.retry_at is not None:
+                session.add(Job(instance_id=row.id, kind="retry", task_id=failure.task_id,
+                                element_id=failure.element_id, due_at=failure.retry_at, status="waiting",
+                                attempts=0, created_at=now))
+                self.audit(session, row.id, "engine", "retry_scheduled", failure.element_id, None,
+                           failure.retry_at.isoformat(), {"error": failure.error, "attempt": failure.attempts})
+            else:
+                session.add(Incident(instance_id=row.id, task_id=failure.task_id, element_id=failure.element_id,
+                                     handler=failure.handler, error=failure.error, attempts=failure.attempts,
+                                     status="open", created_at=now))
+                self.audit(session, row.id, "engine", "incident_opened", failure.element_id, None,
+                           failure.error, {"attempts": failure.attempts})
+            row.last_error = failure.error
+        self._update_portal_status(session, row, workflow, started, actor)
+        if workflow.is_completed():
+            self.close(session, row, "completed", "engine")
+        else:
+            has_incident = session.scalar(
+                select(Incident.id).where(Incident.instance_id == row.id, Incident.status == "open").limit(1)
+            )
+            row.status = "incident" if has_incident else "running"
+        self.save(session, row, workflow)
+        sync_projections(session, row, workflow, self.audit)
+
+    def _update_portal_status(
+        self, session: Session, row: Instance, workflow: BpmnWorkflow, since: float, actor: str
+    ) -> None:
+        latest, latest_at = None, since
+        reached = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED
+        tasks = workflow.get_tasks(state=reached)
+        for sp in workflow.subprocesses.values():
+            tasks.extend(sp.get_tasks(state=reached))
+        for task in tasks:
+            status = properties(task.task_spec).get("portalStatus")
+            if status and task.last_state_change >= latest_at:
+                latest, latest_at = status, task.last_state_change
+        if latest is not None and latest != row.portal_status:
+            old, row.portal_status = row.portal_status, latest
+            self.audit(session, row.id, actor, "status_changed", None, old, latest)
+            for listener in self.status_listeners:
+                listener(session, row, old, latest)
+
+    def close(self, session: Session, row: Instance, status: str, actor: str, reason: str = "") -> None:
+        old, row.status = row.status, status
+        row.completed_at = clock.now()
+        row.next_due_at = None
+        for task in session.scalars(select(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open")):
+            task.status = "cancelled"
+        for job in session.scalars(select(Job).where(Job.instance_id == row.id, Job.status == "waiting")):
+            job.status = "cancelled"
+        session.query(MessageSubscription).filter(MessageSubscription.instance_id == row.id).delete()
+        self.audit(session, row.id, actor, f"instance_{status}", None, old, status, {"reason": reason} if reason else None)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def deliver(self, workflow: BpmnWorkflow, task_id: str, name: str, payload: dict[str, Any]) -> bool:
+        """Hand a message straight to the waiting task we routed it to (no Spiff correlation)."""
+        from SpiffWorkflow.bpmn.util.event import BpmnEvent
+        from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or not task.state & (TaskState.WAITING | TaskState.READY | TaskState.STARTED):
+            return False
+        definition = task.task_spec.event_definition
+        event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+        task.task_spec.catch(task, event)
+        if getattr(definition, "message_var", None) is None and isinstance(payload, dict):
+            task.set_data(**payload)
+        task.task_spec._update(task)
+        return True
+
+    # --- audit -------------------------------------------------------------------------------
+
+    def audit(
+        self, session: Session, instance_id: int | None, actor: str, action: str, element_id: str | None,
+        old: Any, new: Any, details: dict[str, Any] | None = None,
+    ) -> None:
+        session.add(AuditEvent(
+            instance_id=instance_id, at=clock.now(), actor=actor, action=action, element_id=element_id,
+            old=None if old is None else str(old), new=None if new is None else str(new), details=details,
+        ))
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=clock.UTC)

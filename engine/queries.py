@@ -1,0 +1,177 @@
+"""The read side: instances, worklist, history, incidents — from projections, without
+deserializing workflows except for one instance's data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, workflow_codec
+from engine.errors import NotFound
+from engine.instance_store import InstanceStore, utc
+from engine.models import AuditEvent, Definition, Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
+
+
+def _iso(value: datetime | None) -> str | None:
+    return utc(value).isoformat() if value else None
+
+
+def instance_dict(row: Instance) -> dict[str, Any]:
+    return {
+        "id": row.id, "business_key": row.business_key, "process_key": row.process_key,
+        "definition_id": row.definition_id, "status": row.status, "portal_status": row.portal_status,
+        "next_due_at": _iso(row.next_due_at), "last_error": row.last_error, "started_by": row.started_by,
+        "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at),
+        "completed_at": _iso(row.completed_at), "state_size": row.state_size, "steps": row.step_count,
+    }
+
+
+def task_dict(task: UserTask) -> dict[str, Any]:
+    due = utc(task.due_at) if task.due_at else None
+    return {
+        "id": task.id, "instance_id": task.instance_id, "business_key": task.business_key,
+        "process_key": task.process_key, "element_id": task.element_id, "name": task.name,
+        "candidate_group": task.candidate_group, "assignee": task.assignee, "status": task.status,
+        "form_schema": task.form_schema, "form_ui_schema": task.form_ui_schema,
+        "due_at": _iso(task.due_at), "overdue": bool(due and task.status == "open" and due < clock.now()),
+        "created_at": _iso(task.created_at), "completed_at": _iso(task.completed_at),
+        "completed_by": task.completed_by,
+    }
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "element_id": job.element_id, "due_at": _iso(job.due_at),
+            "expression": job.expression, "calendar": job.calendar, "status": job.status,
+            "fired_at": _iso(job.fired_at), "lateness_ms": job.lateness_ms}
+
+
+def incident_dict(incident: Incident) -> dict[str, Any]:
+    return {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
+            "handler": incident.handler, "error": incident.error, "attempts": incident.attempts,
+            "status": incident.status, "created_at": _iso(incident.created_at),
+            "resolved_at": _iso(incident.resolved_at), "resolved_by": incident.resolved_by}
+
+
+def audit_dict(event: AuditEvent) -> dict[str, Any]:
+    return {"id": event.id, "at": _iso(event.at), "actor": event.actor, "action": event.action,
+            "element_id": event.element_id, "old": event.old, "new": event.new, "details": event.details}
+
+
+class Queries:
+    def __init__(self, store: InstanceStore) -> None:
+        self.store = store
+        self.db = store.db
+
+    def _row(self, session: Session, ref: int | str) -> Instance:
+        if isinstance(ref, int) or str(ref).isdigit():
+            row = session.get(Instance, int(ref))
+        else:
+            row = session.scalar(select(Instance).where(Instance.business_key == str(ref)))
+        if row is None:
+            raise NotFound(f"Заявление {ref} не найдено", instance=str(ref))
+        return row
+
+    def instances(self, process_key: str | None = None, status: str | None = None, started_by: str | None = None,
+                  limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:
+        """Newest first; ``before_id`` is the keyset cursor (the last id of the previous page)."""
+        query = select(Instance).order_by(Instance.id.desc()).limit(limit)
+        if process_key:
+            query = query.where(Instance.process_key == process_key)
+        if status:
+            query = query.where(Instance.status == status)
+        if started_by:
+            query = query.where(Instance.started_by == started_by)
+        if before_id:
+            query = query.where(Instance.id < before_id)
+        with self.db.read() as session:
+            return [instance_dict(row) for row in session.scalars(query)]
+
+    def instance(self, ref: int | str, with_data: bool = True) -> dict[str, Any]:
+        with self.db.read() as session:
+            row = self._row(session, ref)
+            result = instance_dict(row)
+            definition = session.get(Definition, row.definition_id)
+            result["version"] = definition.version if definition else None
+            result["open_tasks"] = [task_dict(t) for t in session.scalars(
+                select(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open"))]
+            result["jobs"] = [job_dict(j) for j in session.scalars(
+                select(Job).where(Job.instance_id == row.id, Job.status == "waiting").order_by(Job.due_at))]
+            result["incidents"] = [incident_dict(i) for i in session.scalars(
+                select(Incident).where(Incident.instance_id == row.id).order_by(Incident.id))]
+            result["waiting_for_messages"] = [s.message_name for s in session.scalars(
+                select(MessageSubscription).where(MessageSubscription.instance_id == row.id))]
+            if with_data:
+                result["data"] = workflow_codec.to_jsonable(self._data(session, row))
+            return result
+
+    def _data(self, session: Session, row: Instance) -> dict[str, Any]:
+        workflow = self.store.load(session, row)
+        live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+        if not live:
+            return dict(workflow.last_task.data) if workflow.last_task else dict(workflow.data)
+        merged: dict[str, Any] = {}
+        for task in sorted(live, key=lambda t: t.last_state_change):
+            merged.update(task.data)
+        return merged
+
+    def history(self, ref: int | str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            row = self._row(session, ref)
+            events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id))
+            return [audit_dict(e) for e in events]
+
+    def tasks(self, groups: list[str] | None = None, assignee: str | None = None, overdue: bool = False,
+              process_key: str | None = None, business_key: str | None = None, status: str = "open",
+              limit: int = 50) -> list[dict[str, Any]]:
+        query = select(UserTask).where(UserTask.status == status)
+        if groups is not None and assignee is not None:
+            query = query.where((UserTask.candidate_group.in_(groups)) | (UserTask.assignee == assignee))
+        elif groups is not None:
+            query = query.where(UserTask.candidate_group.in_(groups))
+        elif assignee is not None:
+            query = query.where(UserTask.assignee == assignee)
+        if overdue:
+            query = query.where(UserTask.due_at < clock.now())
+        if process_key:
+            query = query.where(UserTask.process_key == process_key)
+        if business_key:
+            query = query.where(UserTask.business_key == business_key)
+        query = query.order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at).limit(limit)
+        with self.db.read() as session:
+            return [task_dict(t) for t in session.scalars(query)]
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            task = session.get(UserTask, task_id)
+            if task is None:
+                raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
+            result = task_dict(task)
+            row = session.get(Instance, task.instance_id)
+            digest = self.store.bundle_hash(session, row)
+            result["schema"] = self.store.definitions.form(session, digest, task.form_schema)
+            result["ui_schema"] = self.store.definitions.form(session, digest, task.form_ui_schema)
+            return result
+
+    def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
+        query = select(Incident).order_by(Incident.id)
+        if status:
+            query = query.where(Incident.status == status)
+        with self.db.read() as session:
+            return [incident_dict(i) for i in session.scalars(query)]
+
+    def unmatched_messages(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            rows = session.scalars(select(UnmatchedMessage).order_by(UnmatchedMessage.id.desc()).limit(limit))
+            return [{"id": m.id, "name": m.name, "business_key": m.business_key, "payload": m.payload,
+                     "reason": m.reason, "received_at": _iso(m.received_at)} for m in rows]
+
+    def definitions(self) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            rows = session.scalars(select(Definition).order_by(Definition.process_key, Definition.version))
+            return [{"id": d.id, "process_key": d.process_key, "name": d.name, "version": d.version,
+                     "bundle_hash": d.bundle_hash, "deployed_at": _iso(d.deployed_at), "deployed_by": d.deployed_by}
+                    for d in rows]

@@ -1,0 +1,247 @@
+"""Commands that change instances: start, claim, complete, message, cancel, fire jobs, retry.
+
+Every command is one transaction: lock the instance row → load → act → engine steps → save
+state + projections + audit → commit. An exception anywhere rolls everything back, so a crash
+between any two lines leaves the previous committed state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import Conflict, MessageNotMatched, NotFound, ValidationFailed
+from engine.forms import validate_form
+from engine.instance_store import InstanceStore
+from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
+from engine.stepper import reactivate
+
+TaskAction = Callable[[Session, Instance, BpmnWorkflow], Any]
+
+
+class Runtime:
+    """The write side of the engine. Reads live in :mod:`engine.queries`."""
+
+    def __init__(self, store: InstanceStore) -> None:
+        self.store = store
+        self.db = store.db
+        self.definitions = store.definitions
+
+    # --- instances -------------------------------------------------------------------------
+
+    def start(
+        self, process_key: str, data: dict[str, Any] | None = None, actor: str = "system"
+    ) -> dict[str, Any]:
+        """Start the newest version of ``process_key``; returns id and application number."""
+        if data is not None and not isinstance(data, dict):
+            raise ValidationFailed("Данные заявления должны быть объектом JSON", errors=[{"field": "", "message": "ожидается объект"}])
+        with self.db.write() as session:
+            definition = self.definitions.latest(session, process_key)
+            if definition is None:
+                raise NotFound(f"Процесс «{process_key}» не развёрнут", process_key=process_key)
+            row, workflow = self.store.create(session, definition, data or {}, actor)
+            self.store.finish_step(session, row, workflow, actor)
+            return {"id": row.id, "business_key": row.business_key, "status": row.status,
+                    "portal_status": row.portal_status, "version": definition.version}
+
+    def cancel(self, instance_id: int, actor: str, reason: str = "") -> None:
+        with self.db.write() as session:
+            row = self.store.lock(session, instance_id)
+            if row.status in ("completed", "cancelled"):
+                raise Conflict(f"Заявление {row.business_key} уже завершено ({row.status}), отменить нельзя")
+            workflow = self.store.load(session, row)
+            workflow.cancel()
+            self.store.close(session, row, "cancelled", actor, reason)
+            self.store.save(session, row, workflow)
+
+    # --- user tasks ------------------------------------------------------------------------
+
+    def _open_task(self, session: Session, task_id: str) -> tuple[UserTask, Instance]:
+        task = session.get(UserTask, task_id)
+        if task is None:
+            raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
+        row = self.store.lock(session, task.instance_id)
+        session.refresh(task)
+        if task.status != "open":
+            who = f": {task.completed_by}" if task.completed_by else ""
+            when = f" ({clock_text(task.completed_at)})" if task.completed_at else ""
+            verb = "выполнена" if task.status == "completed" else "отменена"
+            raise Conflict(f"Задача «{task.name}» уже {verb}{who}{when}", task_id=task_id, status=task.status)
+        return task, row
+
+    def claim(self, task_id: str, user: str) -> None:
+        with self.db.write() as session:
+            task, row = self._open_task(session, task_id)
+            if task.assignee and task.assignee != user:
+                raise Conflict(f"Задачу «{task.name}» уже взял в работу {task.assignee}", assignee=task.assignee)
+            if task.assignee == user:
+                return
+            task.assignee = user
+            self.store.audit(session, row.id, user, "task_claimed", task.element_id, None, user)
+
+    def unclaim(self, task_id: str, user: str, force: bool = False) -> None:
+        with self.db.write() as session:
+            task, row = self._open_task(session, task_id)
+            if task.assignee is None:
+                return
+            if task.assignee != user and not force:
+                raise Conflict(f"Задача «{task.name}» назначена на {task.assignee}, а не на вас", assignee=task.assignee)
+            old, task.assignee = task.assignee, None
+            self.store.audit(session, row.id, user, "task_unclaimed", task.element_id, old, None)
+
+    def assign(self, task_id: str, assignee: str, actor: str) -> None:
+        """Hand a task over to another person (a supervisor's or the holder's action)."""
+        with self.db.write() as session:
+            task, row = self._open_task(session, task_id)
+            old, task.assignee = task.assignee, assignee
+            self.store.audit(session, row.id, actor, "task_assigned", task.element_id, old, assignee)
+
+    def complete(self, task_id: str, data: dict[str, Any], user: str) -> dict[str, Any]:
+        """Complete an open user task with form data validated against its JSON Schema."""
+        with self.db.write() as session:
+            task, row = self._open_task(session, task_id)
+            if task.assignee and task.assignee != user:
+                raise Conflict(f"Задача «{task.name}» взята в работу пользователем {task.assignee}", assignee=task.assignee)
+            schema = self.definitions.form(session, self.store.bundle_hash(session, row), task.form_schema)
+            if schema is not None or not isinstance(data, dict):
+                errors = validate_form(schema or {"type": "object"}, data)
+                if errors:
+                    raise ValidationFailed(
+                        "Форма заполнена с ошибками",
+                        errors=[{"field": e.field, "message": e.message, "code": e.code} for e in errors],
+                    )
+            workflow = self.store.load(session, row)
+            spiff_task = workflow.get_task_from_id(UUID(task_id))
+            if spiff_task is None or spiff_task.state != TaskState.READY:
+                raise Conflict(f"Задача «{task.name}» больше не ожидает выполнения", task_id=task_id)
+            spiff_task.set_data(**data)
+            spiff_task.run()
+            task.status, task.completed_by, task.completed_at = "completed", user, clock.now()
+            self.store.audit(session, row.id, user, "task_completed", task.element_id, None, None,
+                             {"task_id": task_id, "fields": sorted(data)})
+            self.store.finish_step(session, row, workflow, user)
+            return {"instance_id": row.id, "business_key": row.business_key, "status": row.status,
+                    "portal_status": row.portal_status}
+
+    # --- messages --------------------------------------------------------------------------
+
+    def send_message(self, name: str, business_key: str, data: dict[str, Any] | None, actor: str) -> dict[str, Any]:
+        """Deliver a message to the instance with ``business_key`` that waits for ``name``."""
+        payload = data or {}
+        with self.db.write() as session:
+            sub = session.scalar(
+                select(MessageSubscription)
+                .where(MessageSubscription.message_name == name, MessageSubscription.business_key == business_key)
+                .order_by(MessageSubscription.id)
+                .limit(1)
+            )
+            if sub is not None:
+                row = self.store.lock(session, sub.instance_id)
+                workflow = self.store.load(session, row)
+                if self.store.deliver(workflow, sub.task_id, name, payload):
+                    self.store.audit(session, row.id, actor, "message_received", sub.element_id, None, name,
+                                     {"fields": sorted(payload)})
+                    self.store.finish_step(session, row, workflow, actor)
+                    return {"instance_id": row.id, "business_key": row.business_key, "status": row.status}
+        reason = self._unmatched_reason(name, business_key)
+        with self.db.write() as session:
+            record = UnmatchedMessage(name=name, business_key=business_key, payload=payload, reason=reason,
+                                      received_at=clock.now(), received_by=actor)
+            session.add(record)
+            session.flush()
+            record_id = record.id
+        raise MessageNotMatched(
+            f"Сообщение «{name}» для {business_key} никто не ожидает: {reason}. Сохранено как несопоставленное №{record_id}",
+            unmatched_id=record_id,
+        )
+
+    def _unmatched_reason(self, name: str, business_key: str) -> str:
+        with self.db.read() as session:
+            row = session.scalar(select(Instance).where(Instance.business_key == business_key))
+        if row is None:
+            return "заявления с таким номером нет"
+        if row.status != "running":
+            return f"заявление в состоянии {row.status}"
+        return f"заявление не ожидает сообщения «{name}» сейчас"
+
+    # --- jobs and incidents ----------------------------------------------------------------
+
+    def fire_job(self, job_id: int, worker: str) -> bool:
+        """Fire a due timer or retry; idempotent — a job already done is skipped."""
+        with self.db.write() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "waiting":
+                return False
+            row = self.store.lock(session, job.instance_id)
+            session.refresh(job)
+            now = clock.now()
+            if job.status != "waiting" or job.due_at > now or row.status in ("completed", "cancelled"):
+                return False
+            workflow = self.store.load(session, row)
+            if job.kind == "retry":
+                if reactivate(workflow, job.task_id, reset_attempts=False) is None:
+                    job.status = "cancelled"
+                    return False
+            else:
+                workflow.refresh_timers()
+            job.status, job.fired_at = "done", now
+            job.lateness_ms = int((now - as_utc(job.due_at)).total_seconds() * 1000)
+            job.lease_owner = worker
+            self.store.audit(session, row.id, worker, f"{job.kind}_fired", job.element_id, None, None,
+                             {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": job.lateness_ms})
+            self.store.finish_step(session, row, workflow, worker)
+            return True
+
+    def retry_incident(self, incident_id: int, actor: str) -> dict[str, Any]:
+        with self.db.write() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound(f"Инцидент {incident_id} не найден", incident_id=incident_id)
+            row = self.store.lock(session, incident.instance_id)
+            session.refresh(incident)
+            if incident.status != "open":
+                raise Conflict(f"Инцидент {incident_id} уже закрыт ({incident.resolved_by})")
+            workflow = self.store.load(session, row)
+            if reactivate(workflow, incident.task_id, reset_attempts=True) is None:
+                raise Conflict(f"Шаг {incident.element_id} больше не ожидает повтора")
+            incident.status, incident.resolved_at, incident.resolved_by = "resolved", clock.now(), actor
+            self.store.audit(session, row.id, actor, "incident_retried", incident.element_id, None, None,
+                             {"incident_id": incident_id})
+            self.store.finish_step(session, row, workflow, actor)
+            return {"instance_id": row.id, "status": row.status}
+
+    def claim_due_jobs(self, worker: str, limit: int, lease_seconds: int) -> list[int]:
+        """Lease up to ``limit`` due jobs; PostgreSQL skips rows another worker holds."""
+        now = clock.now()
+        with self.db.write() as session:
+            query = (
+                select(Job)
+                .where(Job.status == "waiting", Job.due_at < now)
+                .where((Job.lease_until.is_(None)) | (Job.lease_until < now))
+                .order_by(Job.due_at)
+                .limit(limit)
+            )
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            jobs = list(session.scalars(query))
+            for job in jobs:
+                job.lease_owner, job.lease_until = worker, now + timedelta(seconds=lease_seconds)
+                job.attempts += 1
+            return [job.id for job in jobs]
+
+
+def as_utc(value: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=clock.UTC)
+
+
+def clock_text(value: datetime) -> str:
+    return as_utc(value).strftime("%d.%m.%Y %H:%M UTC")

@@ -1,0 +1,123 @@
+"""Expressions, scripts and service calls of diagrams.
+
+Diagrams are trusted material written by analysts, but expressions still run in a restricted
+namespace: a whitelist of builtins and our helpers (``working_days``, ``deadline_date``, ``now``),
+no ``__import__``, no ``open``. Service tasks call handlers from the registry; the original
+exception is kept (SpiffWorkflow's default ``call_service`` replaces it with a NameError).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from engine import clock as clock_module
+from engine.calendar import ProductionCalendar
+from engine.handler_registry import BpmnError, CallContext, get_handler
+
+SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs all any bool dict enumerate filter float int isinstance len list map max min range "
+        "reversed round set sorted str sum tuple zip ValueError KeyError Exception"
+    ).split()
+}
+SAFE_BUILTINS.update({"True": True, "False": False, "None": None})
+
+
+class HandlerFailure(Exception):
+    """A handler raised; carries the original exception and the BPMN error code if any."""
+
+    def __init__(self, handler: str, original: BaseException) -> None:
+        super().__init__(f"{handler}: {type(original).__name__}: {original}")
+        self.handler = handler
+        self.original = original
+        self.code = original.code if isinstance(original, BpmnError) else None
+
+
+class TimeHelpers:
+    """Working-day arithmetic bound to the engine's clock, calendar and zone."""
+
+    def __init__(self, calendar: ProductionCalendar, zone: str) -> None:
+        self.calendar = calendar
+        self.zone = ZoneInfo(zone)
+
+    def _start_date(self, start: Any) -> date:
+        if start is None:
+            return clock_module.now().astimezone(self.zone).date()
+        if isinstance(start, datetime):
+            return start.astimezone(self.zone).date() if start.tzinfo else start.date()
+        if isinstance(start, date):
+            return start
+        text = str(start)
+        if len(text) == 10 and text[2] == "." and text[5] == ".":
+            return datetime.strptime(text, "%d.%m.%Y").date()
+        return datetime.fromisoformat(text).astimezone(self.zone).date() if "T" in text else date.fromisoformat(text)
+
+    def deadline_date(self, n: int, start: Any = None) -> str:
+        """The date of the n-th working day after ``start`` (ISO), for display."""
+        return self.calendar.add_working_days(self._start_date(start), int(n)).isoformat()
+
+    def working_days(self, n: int, start: Any = None) -> str:
+        """The moment the n-th working day after ``start`` ends, as an ISO UTC time.
+
+        A deadline of "10 working days" is met by anything done on the 10th day, so the timer
+        fires at midnight (in the configured zone) after it.
+        """
+        day = self.calendar.add_working_days(self._start_date(start), int(n))
+        end = datetime.combine(day + timedelta(days=1), time(0, 0), self.zone)
+        return end.astimezone(clock_module.UTC).isoformat()
+
+    def now(self) -> str:
+        return clock_module.now().isoformat()
+
+    def namespace(self) -> dict[str, Any]:
+        return {
+            "__builtins__": SAFE_BUILTINS,
+            "working_days": self.working_days,
+            "deadline_date": self.deadline_date,
+            "now": self.now,
+            "date": date,
+            "datetime": datetime,
+            "timedelta": timedelta,
+            "Decimal": Decimal,
+        }
+
+
+class MedflowScriptEngine(PythonScriptEngine):
+    """Script engine with a restricted namespace and registry-backed service calls."""
+
+    def __init__(self, helpers: TimeHelpers, context_factory: Callable[[Any, str], CallContext]) -> None:
+        super().__init__(environment=TaskDataEnvironment(helpers.namespace()))
+        self._context_factory = context_factory
+
+    def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:  # type: ignore[override]
+        spec = get_handler(operation_name)
+        if spec is None:
+            raise WorkflowTaskException(f"обработчик {operation_name!r} не зарегистрирован", task=task)
+        params = {name: p["value"] for name, p in operation_params.items()}
+        try:
+            spec.check_params(params)
+            if spec.wants_context:
+                result = spec.func(**params, ctx=self._context_factory(task, operation_name))
+            else:
+                result = spec.func(**params)
+            return json.dumps(result, ensure_ascii=False, default=_json_default)
+        except Exception as exc:  # every failure is reported with its original text
+            raise HandlerFailure(operation_name, exc) from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"результат обработчика не сериализуется в JSON: {type(value).__name__}")

@@ -1,0 +1,84 @@
+"""Firing due timers and retries from the database.
+
+A tick leases due jobs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the
+load), then fires each in its own transaction. A crash loses nothing: the lease expires and the
+job is taken again; firing is idempotent because the job row is re-checked under the instance
+lock. APScheduler runs the tick inside `medflow serve` and alone in `medflow worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.bootstrap import MedFlow
+from engine.errors import EngineError
+
+log = logging.getLogger("medflow.worker")
+
+
+@dataclass
+class TickResult:
+    leased: int = 0
+    fired: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(self, medflow: MedFlow, worker_id: str | None = None) -> None:
+        self.medflow = medflow
+        self.worker_id = worker_id or medflow.worker_id
+        self.batch = int(medflow.settings.get("worker.batch_size", 100))
+        self.lease = int(medflow.settings.get("worker.lease_seconds", 60))
+        self.backoff = 0.0
+
+    def tick(self) -> TickResult:
+        """Fire everything due now (in batches until none is left)."""
+        result = TickResult()
+        sync = getattr(self.medflow.clock, "sync", None)
+        if sync is not None:
+            sync()
+        try:
+            while True:
+                ids = self.medflow.runtime.claim_due_jobs(self.worker_id, self.batch, self.lease)
+                if not ids:
+                    break
+                result.leased += len(ids)
+                for job_id in ids:
+                    self._fire(job_id, result)
+                if len(ids) < self.batch:
+                    break
+            self.backoff = 0.0
+        except OperationalError as exc:
+            # The database went away: wait longer each time, then resume where the leases say.
+            self.backoff = min(60.0, max(1.0, self.backoff * 2))
+            result.errors.append(f"база данных недоступна: {exc.orig}")
+            log.warning("database unavailable, backing off %.0fs", self.backoff)
+        return result
+
+    def _fire(self, job_id: int, result: TickResult) -> None:
+        try:
+            if self.medflow.runtime.fire_job(job_id, self.worker_id):
+                result.fired += 1
+        except (EngineError, StaleDataError) as exc:
+            result.failed += 1
+            result.errors.append(f"задание {job_id}: {exc}")
+        except OperationalError:
+            raise
+        except Exception as exc:  # one broken instance must not stop the others
+            result.failed += 1
+            result.errors.append(f"задание {job_id}: {type(exc).__name__}: {exc}")
+            log.exception("job %s failed", job_id)
+
+    def scheduler(self, blocking: bool) -> BackgroundScheduler | BlockingScheduler:
+        poll = float(self.medflow.settings.get("worker.poll_seconds", 1.0))
+        scheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
+        scheduler.add_job(self.tick, "interval", seconds=poll, max_instances=1, coalesce=True,
+                          id="medflow-timers")
+        return scheduler

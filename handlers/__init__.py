@@ -1,0 +1,1 @@
+"""Service-task handlers. Importing this package registers every handler by name."""
