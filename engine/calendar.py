@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,14 @@ def parse_overrides(data: Any, source: str = "переопределения к�
     return result
 
 
+def _plain_date(d: date) -> date:
+    # A datetime would compare unequal to every date in the sets and quietly read as a day off; and
+    # which calendar day a UTC instant falls on depends on the zone, which only the caller knows.
+    if isinstance(d, datetime):
+        raise TypeError("Ожидается дата (date), а не datetime: переведите момент в часовой пояс календаря")
+    return d
+
+
 def _year_days(year: int) -> list[date]:
     first = date(year, 1, 1)
     count = (date(year + 1, 1, 1) - first).days
@@ -198,6 +206,7 @@ class ProductionCalendar:
     # -- queries -------------------------------------------------------------------------------
 
     def is_working_day(self, d: date) -> bool:
+        d = _plain_date(d)
         return d in self._year(d.year).working_set
 
     def add_working_days(self, start: date, n: int) -> date:
@@ -206,6 +215,7 @@ class ProductionCalendar:
         >>> ProductionCalendar().add_working_days(date(2026, 4, 30), 10)
         datetime.date(2026, 5, 18)
         """
+        start = _plain_date(start)
         if n < 0:
             raise ValueError(f"Число рабочих дней не может быть отрицательным: {n}")
         if n > MAX_WORKING_DAYS:
@@ -233,6 +243,7 @@ class ProductionCalendar:
 
     def working_days_between(self, a: date, b: date) -> int:
         """Working days d with a < d <= b; negative when b is before a (an overdue SLA)."""
+        a, b = _plain_date(a), _plain_date(b)
         if b < a:
             return -self.working_days_between(b, a)
         total = self._count_upto(b) - self._count_upto(a)

@@ -57,7 +57,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() (not rollback()) so loaded rows stay readable after the block.
             session.close()
 
     def __post_init__(self) -> None:

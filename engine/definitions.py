@@ -8,6 +8,7 @@ the bundle it started on.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -23,9 +24,10 @@ from engine import clock
 from engine.db import Database
 from engine.lint import lint_bundle
 from engine.models import Bundle, Definition
-from engine.parsing import DefinitionError, ParsedBundle, Problem, parse_bundle
+from engine.parsing import DefinitionError, ParsedBundle, Problem, analyse_bundle, parse_bundle
 
 FORMS_PREFIX = "forms/"
+BASE64_PREFIX = "base64:"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,21 @@ def collect_files(paths: Sequence[Path]) -> dict[str, bytes]:
             if candidate.suffix.lower() in (".bpmn", ".dmn") and candidate.is_file():
                 files[candidate.name] = candidate.read_bytes()
     return files
+
+
+def _encode_file(content: bytes) -> str:
+    # Files are kept as text where they are UTF-8 (readable in the database); others, such as
+    # ISO-8859-1 diagrams from other modelers, as base64.
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return BASE64_PREFIX + base64.b64encode(content).decode("ascii")
+
+
+def _decode_file(text: str) -> bytes:
+    if text.startswith(BASE64_PREFIX):
+        return base64.b64decode(text[len(BASE64_PREFIX):])
+    return text.encode("utf-8")
 
 
 def bundle_hash(files: dict[str, bytes]) -> str:
@@ -78,10 +95,8 @@ class DefinitionStore:
         return forms
 
     def lint(self, files: dict[str, bytes]) -> list[Problem]:
-        try:
-            bundle = parse_bundle(files)
-        except DefinitionError as exc:
-            return exc.problems
+        """Parse and lint problems together, so an analyst sees everything in one pass."""
+        bundle, _ = analyse_bundle(files)
         return lint_bundle(files, self.handler_names, self._form_files(bundle))
 
     def deploy(self, files: dict[str, bytes], actor: str = "system") -> list[DeployResult]:
@@ -103,7 +118,7 @@ class DefinitionStore:
         self, parsed: ParsedBundle, key: str, files: dict[str, bytes], forms: dict[str, bytes]
     ) -> dict[str, bytes]:
         spec, subprocess_specs = parsed.spec_for(key)
-        needed = {Path(s.file).name for s in [spec, *subprocess_specs.values()] if getattr(s, "file", None)}
+        needed = {s.file for s in [spec, *subprocess_specs.values()] if getattr(s, "file", None)}
         content = {name: data for name, data in files.items() if name in needed or name.endswith(".dmn")}
         keys = {key, *subprocess_specs}
         for proc, _element, schema, ui_schema in parsed.user_task_forms():
@@ -125,7 +140,7 @@ class DefinitionStore:
             session.add(
                 Bundle(
                     hash=digest,
-                    files={n: c.decode("utf-8") for n, c in content.items()},
+                    files={n: _encode_file(c) for n, c in content.items()},
                     created_at=clock.now(),
                 )
             )
@@ -151,7 +166,7 @@ class DefinitionStore:
         row = session.get(Bundle, digest)
         if row is None:
             raise LookupError(f"пакет определений {digest} не найден")
-        files = {n: c.encode("utf-8") for n, c in row.files.items() if not n.startswith(FORMS_PREFIX)}
+        files = {n: _decode_file(c) for n, c in row.files.items() if not n.startswith(FORMS_PREFIX)}
         forms = {n[len(FORMS_PREFIX):]: json.loads(c) for n, c in row.files.items() if n.startswith(FORMS_PREFIX)}
         bundle = parse_bundle(files)
         with self._lock:

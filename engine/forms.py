@@ -26,10 +26,6 @@ from engine import identifiers
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAMES: tuple[str, ...] = (
-    "snils", "inn", "ogrn", "ogrnip", "oms", "passport", "passport-unit-code", "phone-ru", "ru-date", "ru-date-past",
-)
-
 # Substrings that make an unknown format name look like a misspelling of one of ours.
 _OUR_FORMAT_HINTS = ("snils", "inn", "ogrn", "oms", "passport", "phone", "ru-date", "ru_date", "rudate")
 
@@ -50,6 +46,7 @@ _CLIENT_RULES: dict[str, dict[str, Any]] = {
     "ru-date-past": {"pattern": _RU_DATE_REGEX, "calendar_date": True, "not_future": True},
 }
 
+FORMAT_NAMES: tuple[str, ...] = tuple(_CLIENT_RULES)
 FUTURE_DATE_MESSAGE = "Дата не может быть в будущем"
 
 
@@ -68,16 +65,11 @@ class FormatProblem(ValueError):
 
 def _identifier_checks() -> dict[str, Callable[[Any], str | None]]:
     return {
-        "snils": identifiers.check_snils,
-        "inn": identifiers.check_inn,
-        "ogrn": identifiers.check_ogrn,
-        "ogrnip": identifiers.check_ogrnip,
-        "oms": identifiers.check_oms,
-        "passport": identifiers.check_passport,
-        "passport-unit-code": identifiers.check_passport_unit_code,
-        "phone-ru": identifiers.check_phone,
+        "snils": identifiers.check_snils, "inn": identifiers.check_inn, "ogrn": identifiers.check_ogrn,
+        "ogrnip": identifiers.check_ogrnip, "oms": identifiers.check_oms, "passport": identifiers.check_passport,
+        "passport-unit-code": identifiers.check_passport_unit_code, "phone-ru": identifiers.check_phone,
         "ru-date": identifiers.check_ru_date,
-    }
+    }  # fmt: skip
 
 
 def _format_function(check: Callable[[Any], str | None]) -> Callable[[object], bool]:
@@ -121,14 +113,9 @@ def make_format_checker(today: Callable[[], date] = date.today) -> FormatChecker
 
 
 _TYPE_NAMES = {
-    "string": "строка",
-    "integer": "целое число",
-    "number": "число",
-    "boolean": "да или нет",
-    "object": "объект",
-    "array": "список",
-    "null": "пустое значение",
-}
+    "string": "строка", "integer": "целое число", "number": "число", "boolean": "да или нет",
+    "object": "объект", "array": "список", "null": "пустое значение",
+}  # fmt: skip
 
 _STANDARD_FORMAT_MESSAGES = {
     "date": "Дата должна быть в формате ГГГГ-ММ-ДД",
@@ -249,14 +236,6 @@ def _field_path(parts: Iterable[Any]) -> str:
     return ".".join(str(part) for part in parts)
 
 
-def _branches(error: ValidationError) -> list[list[ValidationError]]:
-    grouped: dict[Any, list[ValidationError]] = {}
-    for sub in error.context or ():
-        key = sub.relative_schema_path[0] if sub.relative_schema_path else None
-        grouped.setdefault(key, []).append(sub)
-    return list(grouped.values())
-
-
 def _best_branch(error: ValidationError) -> list[ValidationError]:
     """Of the anyOf/oneOf alternatives, the one the person most likely meant.
 
@@ -269,8 +248,10 @@ def _best_branch(error: ValidationError) -> list[ValidationError]:
         wrong_type = any(e.validator == "type" and len(e.absolute_path) == depth for e in branch)
         return (1 if wrong_type else 0, len(branch))
 
-    branches = _branches(error)
-    return min(branches, key=score) if branches else []
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
+    return min(branches.values(), key=score) if branches else []
 
 
 def _flatten(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
@@ -368,14 +349,9 @@ def check_schema(schema: Any) -> list[str]:
         return ["Схема формы должна быть объектом JSON"]
     problems: list[str] = []
     if isinstance(schema, dict):
-        declared = schema.get("$schema")
-        if declared is not None and declared not in (
-            "https://json-schema.org/draft/2020-12/schema",
-            "https://json-schema.org/draft/2020-12/schema#",
-        ):
-            problems.append(
-                f"$schema: «{declared}» — поддерживается только https://json-schema.org/draft/2020-12/schema"
-            )
+        declared, supported = schema.get("$schema"), "https://json-schema.org/draft/2020-12/schema"
+        if declared is not None and str(declared).rstrip("#") != supported:
+            problems.append(f"$schema: «{declared}» — поддерживается только {supported}")
     meta = Draft202012Validator(
         Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
     )

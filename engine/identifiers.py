@@ -177,10 +177,10 @@ def make_valid_oms(first15: str) -> str:
 
 
 def normalize_passport(value: Any) -> str | None:
-    """"4510 123456", "45 10 123456" and "4510123456" all become "4510 123456"; junk gives None."""
+    """Series and number as "4510 123456"; accepts "4510123456" and "45 10 123456"; junk gives None."""
     if not isinstance(value, str):
         return None
-    match = _PASSPORT.fullmatch(value.strip())
+    match = _PASSPORT.fullmatch(value)
     if match is None:
         return None
     return f"{match[1]}{match[2]} {match[3]}"
@@ -193,7 +193,7 @@ def check_passport(value: Any) -> str | None:
 
 
 def check_passport_unit_code(value: Any) -> str | None:
-    if not isinstance(value, str) or _UNIT_CODE.fullmatch(value.strip()) is None:
+    if not isinstance(value, str) or _UNIT_CODE.fullmatch(value) is None:
         return "Код подразделения должен иметь вид 123-456"
     return None
 
@@ -202,7 +202,7 @@ def check_passport_unit_code(value: Any) -> str | None:
 
 
 def normalize_phone(value: Any) -> str | None:
-    """"8 (912) 345-67-89" → "+79123456789"; None when it is not a Russian mobile/landline number."""
+    """The stored form "+79123456789" of e.g. "8 (912) 345-67-89"; None for anything else."""
     if not isinstance(value, str) or len(value) > 40:
         return None
     compact = _PHONE_NOISE.sub("", value)
@@ -228,7 +228,7 @@ def parse_ru_date(value: Any) -> date | None:
     """ДД.ММ.ГГГГ → date; None when the text is not a real calendar date."""
     if not isinstance(value, str):
         return None
-    match = _RU_DATE.fullmatch(value.strip())
+    match = _RU_DATE.fullmatch(value)
     if match is None:
         return None
     try:
@@ -238,7 +238,7 @@ def parse_ru_date(value: Any) -> date | None:
 
 
 def check_ru_date(value: Any) -> str | None:
-    if not isinstance(value, str) or _RU_DATE.fullmatch(value.strip()) is None:
+    if not isinstance(value, str) or _RU_DATE.fullmatch(value) is None:
         return "Дата должна быть в формате ДД.ММ.ГГГГ"
     if parse_ru_date(value) is None:
         return "Такой даты не существует"

@@ -204,9 +204,10 @@ class InstanceStore:
         definition = task.task_spec.event_definition
         event = BpmnEvent(MessageEventDefinition(name), payload=payload)
         task.task_spec.catch(task, event)
+        task.task_spec._update(task)
+        # After _update: it merges the parent's (older) data into the task and would undo the payload.
         if getattr(definition, "message_var", None) is None and isinstance(payload, dict):
             task.set_data(**payload)
-        task.task_spec._update(task)
         return True
 
     # --- audit -------------------------------------------------------------------------------

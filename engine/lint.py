@@ -27,7 +27,7 @@ _SPIFF = "{" + NSMAP["spiffworkflow"] + "}"
 # and cycles (R3/PT1H). `P5D` even compiles, as a variable name, and fails only when the timer starts.
 _ISO_DURATION = re.compile(r"^-?P(?=\d|T\d)[\dYMWD.,]*(T[\dHMS.,]*)?$", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.,]+(Z|[+-]\d{2}:?\d{2})?)?$")
-_ISO_CYCLE = re.compile(r"^R\d*/\S+$", re.IGNORECASE)
+_ISO_CYCLE = re.compile(r"^R\d*/(-?P|\d{4}-)\S*$", re.IGNORECASE)
 _WORKING_DAYS_CALL = re.compile(r"\bworking_days\s*\(")
 
 
@@ -51,10 +51,13 @@ def lint_paths(paths: Sequence[Path], handler_names: Collection[str], forms_dir:
     files: dict[str, bytes] = {}
     problems: list[Problem] = []
     for path in paths:
-        candidates = sorted(p for p in path.rglob("*") if p.is_file() and file_kind(p.name)) if path.is_dir() else [path]
         if not path.exists():
             problems.append(Problem(str(path), None, None, "Файл или папка не найдены"))
             continue
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*") if p.is_file() and file_kind(p.name))
+        else:
+            candidates = [path]
         for candidate in candidates:
             if file_kind(candidate.name) is None:
                 problems.append(Problem(str(candidate), None, None, "Неизвестный тип файла: ожидается .bpmn или .dmn"))

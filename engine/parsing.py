@@ -337,10 +337,12 @@ class _Builder:
         # nothing that reaches a broken process may get specs.
         for key in self.executable:
             if not self._closure(key) & self.broken:
-                file = processes[key][0].name
-                if self._guard(file, self.parser.get_subprocess_specs, key):
-                    self.specs[key] = (self.parser.get_spec(key), self.parser.get_subprocess_specs(key))
+                self._guard(processes[key][0].name, self._store_specs, key)
         return self.problems
+
+    def _store_specs(self, key: str) -> None:
+        subprocesses = self.parser.get_subprocess_specs(key)
+        self.specs[key] = (self.parser.get_spec(key), subprocesses)
 
     def _guard(self, file: str, call: Callable[..., object], *args: object) -> bool:
         try:

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from engine import clock, workflow_codec
 from engine.errors import NotFound
 from engine.instance_store import InstanceStore, utc
-from engine.models import AuditEvent, Definition, Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
+from engine.models import (
+    AuditEvent,
+    Definition,
+    Incident,
+    Instance,
+    Job,
+    MessageSubscription,
+    UnmatchedMessage,
+    UserTask,
+)
 
 
 def _iso(value: datetime | None) -> str | None:

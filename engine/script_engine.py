@@ -25,10 +25,7 @@ from engine.handler_registry import BpmnError, CallContext, get_handler
 
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
-    for name in (
-        "abs all any bool dict enumerate filter float int isinstance len list map max min range "
-        "reversed round set sorted str sum tuple zip ValueError KeyError Exception"
-    ).split()
+    for name in ["abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "isinstance", "len", "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip", "ValueError", "KeyError", "Exception"]
 }
 SAFE_BUILTINS.update({"True": True, "False": False, "None": None})
 
@@ -41,6 +38,7 @@ class HandlerFailure(Exception):
         self.handler = handler
         self.original = original
         self.code = original.code if isinstance(original, BpmnError) else None
+        self.task: Any = None
 
 
 class TimeHelpers:
@@ -112,7 +110,9 @@ class MedflowScriptEngine(PythonScriptEngine):
                 result = spec.func(**params)
             return json.dumps(result, ensure_ascii=False, default=_json_default)
         except Exception as exc:  # every failure is reported with its original text
-            raise HandlerFailure(operation_name, exc) from exc
+            failure = HandlerFailure(operation_name, exc)
+            failure.task = task  # the stepper needs the task to decide: error path, retry or incident
+            raise failure from exc
 
 
 def _json_default(value: Any) -> Any:

@@ -79,9 +79,9 @@ def _catching_boundary(task: Any, code: str) -> Any:
         if sibling is task or not isinstance(spec, CatchingEvent):
             continue
         definition = getattr(spec, "event_definition", None)
-        if isinstance(definition, ErrorEventDefinition) and definition.code in (None, "", code):
-            if sibling.state == TaskState.WAITING:
-                return sibling
+        catches = isinstance(definition, ErrorEventDefinition) and definition.code in (None, "", code)
+        if catches and sibling.state == TaskState.WAITING:
+            return sibling
     return None
 
 

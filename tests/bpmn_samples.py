@@ -115,7 +115,8 @@ def gateway_process(key: str, condition: str) -> str:
 
 def _process_xml(key: str, name: str | None, executable: bool, body: Sequence[str]) -> str:
     flag = "true" if executable else "false"
-    inner = "\n".join("    " + line for chunk in body for line in chunk.splitlines())
+    # No re-indenting: script text is Python, and its leading spaces are significant.
+    inner = "\n".join(body)
     return f'  <bpmn:process id="{key}" name={quoteattr(name or key)} isExecutable="{flag}">\n{inner}\n  </bpmn:process>'
 
 

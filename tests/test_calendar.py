@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -122,6 +122,14 @@ def test_add_and_between_agree(cal: ProductionCalendar, start: date, n: int) -> 
     assert cal.working_days_between(start, due) == n
     # The day before the deadline is still short of n working days.
     assert cal.working_days_between(start, due - timedelta(days=1)) == n - 1
+
+
+def test_datetimes_are_refused_rather_than_read_as_days_off(cal: ProductionCalendar) -> None:
+    moment = datetime(2026, 5, 12, 21, 30, tzinfo=UTC)  # already May 13 in Moscow
+    with pytest.raises(TypeError):
+        cal.is_working_day(moment)
+    with pytest.raises(TypeError):
+        cal.add_working_days(moment, 1)
 
 
 # -- descriptions ---------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def test_passport_accepted_forms(value: str) -> None:
     assert normalize_passport(value) == "4510 123456"
 
 
-@pytest.mark.parametrize("value", ["4510 12345", "451 0123456", "4510-123456", "45AB 123456", "", None])
+@pytest.mark.parametrize("value", ["4510 12345", "451 0123456", "4510-123456", "45AB 123456", " 4510 123456", "", None])
 def test_passport_refused(value: object) -> None:
     assert check_passport(value) is not None
     assert normalize_passport(value) is None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from bpmn_samples import (
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.parsing import DefinitionError, Problem, analyse_bundle, parse_bundle
+from tests.bpmn_samples import (
     bpmn,
     business_rule_task,
     call_activity,
@@ -11,14 +15,9 @@ from bpmn_samples import (
     line_of,
     process,
     script_task,
-    service_task,
     task,
     user_task,
 )
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
-
-from engine.parsing import DefinitionError, Problem, analyse_bundle, parse_bundle
 
 MAIN = bpmn(
     process(
