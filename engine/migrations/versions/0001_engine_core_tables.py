@@ -1,7 +1,7 @@
 """engine core tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 23:43:32.044294
 """
 import sqlalchemy as sa
