@@ -154,7 +154,7 @@ class InstanceStore:
         self._update_portal_status(session, row, workflow, started, actor)
         if workflow.is_completed():
             self.close(session, row, "completed", "engine")
-        else:
+        elif report.failures or row.status == "incident":
             has_incident = session.scalar(
                 select(Incident.id).where(Incident.instance_id == row.id, Incident.status == "open").limit(1)
             )

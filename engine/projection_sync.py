@@ -44,6 +44,8 @@ def sync_projections(session: Session, row: Instance, workflow: BpmnWorkflow, au
 
 
 def _sync_timers(session: Session, row: Instance, live: list[Any], now: datetime) -> None:
+    if not live and row.next_due_at is None and not any(isinstance(o, Job) for o in session.new):
+        return  # nothing waited before and nothing waits now: spare the queries
     existing = {
         job.task_id: job
         for job in session.scalars(
