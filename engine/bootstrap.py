@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from engine.definitions import DefinitionStore
 from engine.handler_registry import handler_names, load_handler_modules
 from engine.instance_store import InstanceStore
 from engine.models import ClockState
+from engine.periodic import PeriodicJob
 from engine.queries import Queries
 from engine.runtime import Runtime
 from engine.script_engine import TimeHelpers
@@ -37,6 +39,7 @@ class MedFlow:
     store: InstanceStore
     runtime: Runtime
     queries: Queries
+    periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
     @property
     def worker_id(self) -> str:
@@ -73,7 +76,8 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
     db.check()
     if run_migrations:
         migrate(db)
-    load_handler_modules(list(settings.get("handlers.modules", ["handlers"])))
+    handler_modules = list(settings.get("handlers.modules", ["handlers"]))
+    load_handler_modules(handler_modules)
     if clock is None:
         clock = _stored_clock(db) if settings.clock_mode == "simulated" else RealClock()
     clock_module.install_clock(clock)
@@ -86,7 +90,14 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
         key_prefixes=dict(settings.get("business_keys.prefixes", {}) or {}),
         default_prefix=str(settings.get("business_keys.default_prefix", "ЗВ")),
     )
-    return MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store))
+    medflow = MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store))
+    # A handler package may need the built engine (its settings, database, status listeners,
+    # periodic jobs): it exposes an idempotent setup(medflow).
+    for name in handler_modules:
+        setup = getattr(importlib.import_module(name), "setup", None)
+        if callable(setup):
+            setup(medflow)
+    return medflow
 
 
 def current_simulated_time(db: Database) -> datetime | None:

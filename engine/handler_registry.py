@@ -48,6 +48,9 @@ class CallContext:
     now: datetime
     idempotency_key: str
     services: dict[str, Any] = field(default_factory=dict)
+    # The engine step's session: handlers that write (outbox, tickets) write in the step's
+    # transaction, so their effect commits or rolls back with the step.
+    session: Any = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from engine.errors import NotFound
 from engine.handler_registry import CallContext
 from engine.models import AuditEvent, Definition, Incident, Instance, Job, MessageSubscription, UserTask
 from engine.projection_sync import sync_projections
-from engine.projections import properties
+from engine.projections import all_tasks, properties
 from engine.script_engine import MedflowScriptEngine, TimeHelpers
 from engine.stepper import run_steps
 
@@ -74,14 +74,14 @@ class InstanceStore:
             self._definition_hash[row.definition_id] = cached
         return cached[0]
 
-    def _script_engine(self, row: Instance) -> MedflowScriptEngine:
+    def _script_engine(self, row: Instance, session: Session) -> MedflowScriptEngine:
         def context(task: Any, handler: str) -> CallContext:
             attempt = int(task.internal_data.get("medflow_attempts", 0)) + 1
             return CallContext(
                 instance_id=row.id, business_key=row.business_key, process_key=row.process_key,
                 element_id=task.task_spec.bpmn_id or task.task_spec.name, task_id=str(task.id),
                 attempt=attempt, now=clock.now(), idempotency_key=f"{row.id}:{task.id}",
-                services=self.services,
+                services=self.services, session=session,
             )
 
         return MedflowScriptEngine(self.helpers, context)
@@ -90,7 +90,7 @@ class InstanceStore:
         bundle = self.definitions.parsed(session, self.bundle_hash(session, row))
         spec, subprocess_specs = bundle.spec_for(row.process_key)
         workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
-        workflow.script_engine = self._script_engine(row)
+        workflow.script_engine = self._script_engine(row, session)
         return workflow
 
     def create(
@@ -108,7 +108,7 @@ class InstanceStore:
         )
         session.add(row)
         session.flush()
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(row))
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(row, session))
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**data)
         self.audit(session, row.id, actor, "instance_started", None, None, definition.process_key,
@@ -167,10 +167,7 @@ class InstanceStore:
     ) -> None:
         latest, latest_at = None, since
         reached = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED
-        tasks = workflow.get_tasks(state=reached)
-        for sp in workflow.subprocesses.values():
-            tasks.extend(sp.get_tasks(state=reached))
-        for task in tasks:
+        for task in all_tasks(workflow, reached):
             status = properties(task.task_spec).get("portalStatus")
             if status and task.last_state_change >= latest_at:
                 latest, latest_at = status, task.last_state_change

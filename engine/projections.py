@@ -52,11 +52,19 @@ def properties(task_spec: Any) -> dict[str, str]:
     return dict(extensions.get("properties", {}) or {})
 
 
-def _all_tasks(workflow: BpmnWorkflow, state: int) -> list[Any]:
-    tasks = workflow.get_tasks(state=state)
+def all_tasks(workflow: BpmnWorkflow, state: int) -> list[Any]:
+    """Tasks of the workflow and its subprocesses, each once.
+
+    ``BpmnWorkflow.get_tasks`` already descends into subprocesses; listing them again gave
+    duplicate worklist rows, timer jobs and subscriptions for tasks inside a subprocess.
+    """
+    seen: dict[Any, Any] = {}
+    for task in workflow.get_tasks(state=state):
+        seen.setdefault(task.id, task)
     for sp in workflow.subprocesses.values():
-        tasks.extend(sp.get_tasks(state=state))
-    return tasks
+        for task in sp.get_tasks(state=state):
+            seen.setdefault(task.id, task)
+    return list(seen.values())
 
 
 def user_tasks(workflow: BpmnWorkflow) -> list[LiveUserTask]:
@@ -69,7 +77,7 @@ def user_tasks(workflow: BpmnWorkflow) -> list[LiveUserTask]:
             properties(t.task_spec),
             t,
         )
-        for t in _all_tasks(workflow, TaskState.READY)
+        for t in all_tasks(workflow, TaskState.READY)
         if t.task_spec.manual
     ]
 
@@ -94,7 +102,7 @@ def timer_due(task: Any) -> datetime | None:
 
 def timers(workflow: BpmnWorkflow) -> list[LiveTimer]:
     found = []
-    for task in _all_tasks(workflow, TaskState.WAITING):
+    for task in all_tasks(workflow, TaskState.WAITING):
         spec = task.task_spec
         definition = getattr(spec, "event_definition", None)
         if not isinstance(spec, CatchingEvent) or not isinstance(definition, TimerEventDefinition):
@@ -122,7 +130,7 @@ def timers(workflow: BpmnWorkflow) -> list[LiveTimer]:
 
 def subscriptions(workflow: BpmnWorkflow) -> list[LiveSubscription]:
     found = []
-    for task in _all_tasks(workflow, TaskState.WAITING | TaskState.READY | TaskState.STARTED):
+    for task in all_tasks(workflow, TaskState.WAITING | TaskState.READY | TaskState.STARTED):
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, MessageEventDefinition) and isinstance(task.task_spec, CatchingEvent):
             found.append(LiveSubscription(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, definition.name))

@@ -77,12 +77,17 @@ class TimeHelpers:
     def now(self) -> str:
         return clock_module.now().isoformat()
 
+    def ru_date(self, value: Any = None) -> str:
+        """A date as people read it, ДД.ММ.ГГГГ (``strftime`` is not available in expressions)."""
+        return self._start_date(value).strftime("%d.%m.%Y")
+
     def namespace(self) -> dict[str, Any]:
         return {
             "__builtins__": SAFE_BUILTINS,
             "working_days": self.working_days,
             "deadline_date": self.deadline_date,
             "now": self.now,
+            "ru_date": self.ru_date,
             "date": date,
             "datetime": datetime,
             "timedelta": timedelta,

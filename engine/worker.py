@@ -54,6 +54,14 @@ class Worker:
                     self._fire(job_id, result)
                 if len(ids) < self.batch:
                     break
+            for job in self.medflow.periodic_jobs:
+                try:
+                    job.run_if_due()
+                except OperationalError:
+                    raise
+                except Exception as exc:  # a broken periodic job must not stop the timers
+                    result.errors.append(f"{job.name}: {type(exc).__name__}: {exc}")
+                    log.exception("periodic job %s failed", job.name)
             self.backoff = 0.0
         except OperationalError as exc:
             # The database went away: wait longer each time, then resume where the leases say.

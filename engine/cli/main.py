@@ -11,6 +11,7 @@ from engine.cli.calendar_cmd import calendar
 from engine.cli.common import MedflowGroup, State, emit, json_option, pass_state
 from engine.cli.instance_cmds import register as register_instance_commands
 from engine.cli.ops_cmds import register as register_ops_commands
+from engine.cli.web_cmds import register as register_web_commands
 from engine.db import connect, migrate
 from engine.definitions import collect_files
 from engine.handler_registry import handler_names, load_handler_modules
@@ -34,6 +35,8 @@ def init(state: State, deploy: bool, as_json: bool) -> None:
     migrate(db)
     db.dispose()
     results = []
+    if state.settings.mode == "development":
+        _seed_demo_registries(state)
     if deploy:
         processes = state.settings.path("paths.processes", "processes")
         files = collect_files([processes])
@@ -41,6 +44,17 @@ def init(state: State, deploy: bool, as_json: bool) -> None:
             results = [r.to_dict() for r in state.medflow.definitions.deploy(files, actor="init")]
     emit({"database": "ok", "deployed": results}, as_json,
          lambda d: "\n".join(["База данных готова."] + [_deploy_line(r) for r in d["deployed"]]))
+
+
+def _seed_demo_registries(state: State) -> None:
+    # Handler packages may ship demo records for their local registry adapters (development only).
+    import importlib
+
+    medflow = state.medflow
+    for name in medflow.settings.get("handlers.modules", ["handlers"]):
+        seed = getattr(importlib.import_module(name), "seed_demo", None)
+        if callable(seed):
+            seed(medflow)
 
 
 def _deploy_line(result: dict) -> str:
@@ -85,6 +99,7 @@ def deploy(state: State, paths: tuple[Path, ...], user: str, as_json: bool) -> N
 cli.add_command(calendar)
 register_instance_commands(cli)
 register_ops_commands(cli)
+register_web_commands(cli)
 
 
 def main() -> None:

@@ -1,9 +1,17 @@
 """Alembic environment: migrations run on the connection MedFlow hands over."""
 
+import contextlib
+import importlib
+
 from alembic import context
 from sqlalchemy import create_engine
 
 from engine.models import Base
+
+# Every module that declares tables on Base, so autogenerate and the metadata see them all.
+for _module in ("handlers.registry_models", "handlers.service_models", "engine.account_models"):
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module(_module)
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,93 @@
+"""Building a throw-away engine with the handlers for tests: tmp SQLite, simulated clock, demo data.
+
+>>> medflow = make_medflow(tmp_path)                     # doctest: +SKIP
+>>> with handler_call(medflow) as ctx:                   # doctest: +SKIP
+...     register_application(applicant, ctx=ctx)
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+import handlers
+from engine.bootstrap import MedFlow, build
+from engine.clock import SimulatedClock
+from engine.config import load_settings
+from engine.definitions import collect_files
+from engine.handler_registry import CallContext
+from handlers.services import SERVICES_KEY, step_session
+
+PROJECT = Path(__file__).resolve().parent.parent
+# A Thursday before the May holidays of 2026, 12:00 Moscow time.
+DEFAULT_START = datetime(2026, 4, 23, 9, 0, tzinfo=UTC)
+
+
+def make_medflow(tmp_path: Path, start: datetime = DEFAULT_START, **overrides: Any) -> MedFlow:
+    settings = load_settings().with_overrides({
+        "database.url": f"sqlite:///{tmp_path / 'medflow.db'}",
+        "clock": "simulated",
+        "paths.documents": str(tmp_path / "documents"),
+        "paths.forms": str(PROJECT / "forms"),
+        **overrides,
+    })
+    medflow = build(settings, clock=SimulatedClock(start))
+    handlers.setup(medflow, create_tables=True, seed_demo=True)
+    return medflow
+
+
+def deploy_processes(medflow: MedFlow, *names: str) -> None:
+    paths = [PROJECT / "processes" / name for name in names] if names else [PROJECT / "processes"]
+    medflow.definitions.deploy(collect_files(paths), actor="test")
+
+
+@contextmanager
+def handler_call(medflow: MedFlow, business_key: str = "МК-2026-000001", instance_id: int = 1,
+                 process_key: str = "medbook_issuance", element_id: str = "task",
+                 task_id: str = "00000000-0000-0000-0000-000000000001") -> Iterator[CallContext]:
+    """A call context inside one write transaction, as a service task would see it."""
+    ctx = CallContext(instance_id=instance_id, business_key=business_key, process_key=process_key,
+                      element_id=element_id, task_id=task_id, attempt=1, now=medflow.clock.now(),
+                      idempotency_key=f"{instance_id}:{task_id}", services=medflow.store.services)
+    assert SERVICES_KEY in ctx.services
+    with medflow.db.write() as session, step_session(session):
+        yield ctx
+
+
+def another_call(ctx: CallContext, task_id: str) -> CallContext:
+    return replace(ctx, task_id=task_id, idempotency_key=f"{ctx.instance_id}:{task_id}")
+
+
+# --- sample files ------------------------------------------------------------------------------
+
+
+def image_bytes(kind: str = "JPEG", dpi: int | None = 300, size: tuple[int, int] = (200, 100)) -> bytes:
+    image = Image.new("RGB", size, (255, 255, 255))
+    buffer = io.BytesIO()
+    options = {"dpi": (dpi, dpi)} if dpi else {}
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+def pdf_bytes(pad_to: int = 0) -> bytes:
+    body = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    return body + b"%" + b"0" * max(0, pad_to - len(body) - 1) if pad_to else body
+
+
+def sample_file(kind: str, **options: Any) -> bytes:
+    """pdf | jpeg | png | text: what a scenario or a test uploads."""
+    if kind == "pdf":
+        return pdf_bytes(int(options.get("size_bytes", 0)))
+    if kind in ("jpeg", "jpg", "png"):
+        return image_bytes("PNG" if kind == "png" else "JPEG", options.get("dpi", 300))
+    if kind == "text":
+        return str(options.get("text", "Это не документ, а текст")).encode("utf-8")
+    raise ValueError(f"неизвестный вид файла: {kind}")
