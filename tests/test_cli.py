@@ -105,3 +105,20 @@ def test_unreachable_database_is_a_clear_message(env):
     result = run(["instances"], {**env, "MEDFLOW_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     assert result.returncode == 1
     assert "База данных недоступна" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_medflow_test_runs_scenarios_and_fails_on_a_broken_one(tmp_path):
+    scenarios = Path(__file__).resolve().parents[1] / "processes" / "scenarios"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        (scenarios / "medbook_wrong_file_type.yaml").read_text(encoding="utf-8").replace(
+            "Заявление требует исправления", "Услуга оказана", 1),
+        encoding="utf-8",
+    )
+    env = {"MEDFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+    good = run(["test", str(scenarios / "medbook_wrong_file_type.yaml")], env)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "1 пройдено, 0 не пройдено" in good.stdout
+    bad = run(["test", str(broken)], env)
+    assert bad.returncode == 1
+    assert "✗" in bad.stdout and "0 пройдено, 1 не пройдено" in bad.stdout

@@ -8,8 +8,8 @@ import pytest
 
 from engine.errors import ValidationFailed
 from handlers.demo_registry_data import DEMO_PEOPLE, demo_applicant
+from handlers.scenarios.session import ScenarioSession
 from tests.medflow_harness import deploy_processes, make_medflow
-from tests.scenario_session import ScenarioSession
 
 START = datetime(2026, 4, 23, 9, 0, tzinfo=UTC)  # Thursday 12:00 Moscow, a week before the May holidays
 CONTACTS = {"phone": "+79161234567", "email": "ivanova@example.ru"}

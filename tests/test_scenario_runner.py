@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from handlers.scenarios.expectations import lookup, matches
+from handlers.scenarios.runner import run_scenario
+from handlers.scenarios.session import ScenarioError, ScenarioSession
 from tests.medflow_harness import deploy_processes, make_medflow
-from tests.scenario_expectations import lookup, matches
-from tests.scenario_runner import run_scenario
-from tests.scenario_session import ScenarioError, ScenarioSession
 
 HEAD = """name: Проверка раннера
 start_at: 2026-04-23 12:00

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from handlers.scenarios.runner import run_scenario
 from tests.medflow_harness import deploy_processes, make_medflow
-from tests.scenario_runner import run_scenario
 
-SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "processes" / "scenarios").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

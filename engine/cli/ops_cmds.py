@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -117,3 +118,31 @@ def register(cli: click.Group) -> None:
         port = port or int(state.settings.get("web.port", 8080))
         click.echo(f"MedFlow: http://{host}:{port}/")
         run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def register_scenarios(cli: click.Group) -> None:
+    @cli.command("test")
+    @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+    @json_option
+    @pass_state
+    def test_scenarios(state: State, paths: tuple[Path, ...], as_json: bool) -> None:
+        """Прогнать сценарии (YAML) на временной базе с имитацией времени."""
+        import importlib
+        import sys
+
+        # The runner needs the handlers' test doubles (uploads, payments), so the engine names it
+        # by configuration instead of importing a specific handler module.
+        runner = importlib.import_module(str(state.settings.get("scenarios.runner", "handlers.scenarios")))
+        targets = list(paths) or [state.settings.path("paths.scenarios", "processes/scenarios")]
+        files = sorted(f for t in targets for f in ([t] if t.is_file() else t.rglob("*.yaml")))
+        if not files:
+            raise click.UsageError("не найдено ни одного файла сценария (*.yaml)")
+        reports = runner.run_scenario_files(files, state.settings)
+        if as_json:
+            emit([{"name": r.name, "path": r.path, "ok": r.ok, "text": r.text()} for r in reports], True)
+        else:
+            for report in reports:
+                click.echo(report.text() + "\n")
+            passed = sum(r.ok for r in reports)
+            click.echo(f"Сценарии: {passed} пройдено, {len(reports) - passed} не пройдено")
+        sys.exit(0 if all(r.ok for r in reports) else 1)

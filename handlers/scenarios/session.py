@@ -24,9 +24,9 @@ from handlers.demo_registry_data import demo_applicant
 from handlers.documents import store_for
 from handlers.notification_delivery import NotificationDispatcher
 from handlers.payments import confirm_local_payment
+from handlers.scenarios.samples import sample_file
 from handlers.service_models import Notification, PaymentOrder, SupportTicket
 from handlers.services import SERVICES_KEY
-from tests.medflow_harness import sample_file
 
 _ADVANCE = re.compile(r"^\s*(\d+)\s*(working days?|рабочи[хйе] дн(?:я|ей|и|ь)|wd|d|days?|дн(?:я|ей|ь)|h|hours?|час(?:а|ов)?|m|min|минут[аы]?)\s*$",
                       re.IGNORECASE)

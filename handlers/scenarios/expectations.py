@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tests.scenario_session import ScenarioError, ScenarioSession
+from handlers.scenarios.session import ScenarioError, ScenarioSession
 
 _MISSING = object()
 

@@ -26,7 +26,7 @@ per element id), timers (due day per element id), data (dotted path → value or
 notifications, no_notifications, tickets, history (status names in order). Steps and checks
 may name an application with ``instance:`` when a scenario files more than one (``start: {name: …}``).
 
->>> report = run_scenario(medflow, Path("tests/scenarios/medbook_happy_path.yaml"))  # doctest: +SKIP
+>>> report = run_scenario(medflow, Path("processes/scenarios/medbook_happy_path.yaml"))  # doctest: +SKIP
 >>> print(report.text())                                                              # doctest: +SKIP
 """
 
@@ -39,9 +39,10 @@ from typing import Any
 import yaml
 
 from engine.bootstrap import MedFlow
+from engine.config import Settings
 from engine.errors import EngineError, ValidationFailed
-from tests.scenario_expectations import check_expectations
-from tests.scenario_session import ScenarioError, ScenarioSession
+from handlers.scenarios.expectations import check_expectations
+from handlers.scenarios.session import ScenarioError, ScenarioSession
 
 STEP_KINDS = ("start", "complete", "send", "advance", "set_time", "run_timers", "upload", "expect", "note",
               "deliver_notifications", "pay")
@@ -230,3 +231,31 @@ def run_scenario(medflow: MedFlow, path: Path) -> Report:
             report.steps.append(StepOutcome(number, title, False, message))
             break  # later steps depend on this one
     return report
+
+
+def run_scenario_files(paths: list[Path], settings: Settings) -> list[Report]:
+    """Each file against its own throw-away engine: a temporary SQLite database, simulated time,
+    the processes of ``paths.processes`` deployed — so scenarios never touch real data."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from engine.bootstrap import build
+    from engine.clock import SimulatedClock
+    from engine.definitions import collect_files
+    from handlers.installation import seed_demo
+
+    reports = []
+    for path in paths:
+        with tempfile.TemporaryDirectory(prefix="medflow-scenario-") as tmp:
+            scenario_settings = settings.with_overrides({
+                "database.url": f"sqlite:///{Path(tmp) / 'scenario.db'}", "clock": "simulated",
+                "mode": "development", "paths.documents": str(Path(tmp) / "documents"),
+            })
+            medflow = build(scenario_settings, clock=SimulatedClock(datetime.now(UTC)))
+            try:
+                seed_demo(medflow)
+                medflow.definitions.deploy(collect_files([settings.path("paths.processes", "processes")]), actor="scenario")
+                reports.append(run_scenario(medflow, path))
+            finally:
+                medflow.db.dispose()
+    return reports
