@@ -15,22 +15,24 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
+from engine.audit_log import buffer_audit
 from engine.business_keys import allocate_business_key
 from engine.db import Database
 from engine.definitions import DefinitionStore
 from engine.errors import NotFound
 from engine.handler_registry import CallContext
-from engine.models import AuditEvent, Definition, Incident, Instance, Job, MessageSubscription, UserTask
-from engine.projection_sync import sync_projections
+from engine.instance_row import InstanceRow, insert_row, read_row, write_row
+from engine.models import Definition, Incident, Job, MessageSubscription, UserTask
+from engine.projection_sync import SNAPSHOT_ATTR, Snapshot, sync_projections, take_snapshot
 from engine.projections import all_tasks, properties
 from engine.script_engine import MedflowScriptEngine, TimeHelpers
 from engine.stepper import run_steps
 
-StatusListener = Callable[[Session, Instance, str | None, str], None]
+StatusListener = Callable[[Session, InstanceRow, str | None, str], None]
 
 
 class InstanceStore:
@@ -53,20 +55,17 @@ class InstanceStore:
         self.services: dict[str, Any] = {}
         self._definition_hash: dict[int, tuple[str, str]] = {}
         # Test hook: called between load and commit to prove a crash there loses nothing.
-        self.before_commit: Callable[[Instance], None] | None = None
+        self.before_commit: Callable[[InstanceRow], None] | None = None
 
     # --- loading -----------------------------------------------------------------------------
 
-    def lock(self, session: Session, instance_id: int) -> Instance:
-        query = select(Instance).where(Instance.id == instance_id)
-        if self.db.is_postgres:
-            query = query.with_for_update()
-        row = session.scalar(query.execution_options(populate_existing=True))
+    def lock(self, session: Session, instance_id: int) -> InstanceRow:
+        row = read_row(session, instance_id, for_update=self.db.is_postgres)
         if row is None:
             raise NotFound(f"Заявление {instance_id} не найдено", instance_id=instance_id)
         return row
 
-    def bundle_hash(self, session: Session, row: Instance) -> str:
+    def bundle_hash(self, session: Session, row: InstanceRow) -> str:
         cached = self._definition_hash.get(row.definition_id)
         if cached is None:
             definition = session.get(Definition, row.definition_id)
@@ -74,7 +73,7 @@ class InstanceStore:
             self._definition_hash[row.definition_id] = cached
         return cached[0]
 
-    def _script_engine(self, row: Instance, session: Session) -> MedflowScriptEngine:
+    def _script_engine(self, row: InstanceRow, session: Session) -> MedflowScriptEngine:
         def context(task: Any, handler: str) -> CallContext:
             attempt = int(task.internal_data.get("medflow_attempts", 0)) + 1
             return CallContext(
@@ -86,29 +85,29 @@ class InstanceStore:
 
         return MedflowScriptEngine(self.helpers, context)
 
-    def load(self, session: Session, row: Instance) -> BpmnWorkflow:
+    def load(self, session: Session, row: InstanceRow) -> BpmnWorkflow:
         bundle = self.definitions.parsed(session, self.bundle_hash(session, row))
         spec, subprocess_specs = bundle.spec_for(row.process_key)
         workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
         workflow.script_engine = self._script_engine(row, session)
+        take_snapshot(workflow)
         return workflow
 
     def create(
         self, session: Session, definition: Definition, data: dict[str, Any], actor: str
-    ) -> tuple[Instance, BpmnWorkflow]:
+    ) -> tuple[InstanceRow, BpmnWorkflow]:
         bundle = self.definitions.parsed(session, definition.bundle_hash)
         spec, subprocess_specs = bundle.spec_for(definition.process_key)
         now = clock.now()
         prefix = self.key_prefixes.get(definition.process_key, self.default_prefix)
         local_year = now.astimezone(self.helpers.zone).year
-        row = Instance(
-            business_key=allocate_business_key(session, prefix, local_year),
+        row = insert_row(
+            session, business_key=allocate_business_key(session, prefix, local_year),
             process_key=definition.process_key, definition_id=definition.id, status="running",
-            state="", created_at=now, updated_at=now, started_by=actor,
+            created_at=now, updated_at=now, started_by=actor,
         )
-        session.add(row)
-        session.flush()
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(row, session))
+        setattr(workflow, SNAPSHOT_ATTR, Snapshot())
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**data)
         self.audit(session, row.id, actor, "instance_started", None, None, definition.process_key,
@@ -117,7 +116,7 @@ class InstanceStore:
 
     # --- saving ------------------------------------------------------------------------------
 
-    def save(self, session: Session, row: Instance, workflow: BpmnWorkflow) -> None:
+    def save(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow) -> None:
         workflow_codec.compact(workflow)
         row.state = workflow_codec.dumps(workflow)
         row.state_size = len(row.state)
@@ -125,9 +124,9 @@ class InstanceStore:
         row.step_count += 1
         if self.before_commit is not None:
             self.before_commit(row)
-        session.flush()
+        write_row(session, row)
 
-    def finish_step(self, session: Session, row: Instance, workflow: BpmnWorkflow, actor: str) -> None:
+    def finish_step(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, actor: str) -> None:
         started = time.time()
         now = clock.now()
         report = run_steps(workflow, now, self.retry_delays)
@@ -159,11 +158,12 @@ class InstanceStore:
                 select(Incident.id).where(Incident.instance_id == row.id, Incident.status == "open").limit(1)
             )
             row.status = "incident" if has_incident else "running"
+        new_jobs = any(f.retry_at is not None for f in report.failures)
+        sync_projections(session, row, workflow, self.audit, new_jobs=new_jobs)
         self.save(session, row, workflow)
-        sync_projections(session, row, workflow, self.audit)
 
     def _update_portal_status(
-        self, session: Session, row: Instance, workflow: BpmnWorkflow, since: float, actor: str
+        self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, since: float, actor: str
     ) -> None:
         latest, latest_at = None, since
         reached = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.COMPLETED
@@ -177,15 +177,14 @@ class InstanceStore:
             for listener in self.status_listeners:
                 listener(session, row, old, latest)
 
-    def close(self, session: Session, row: Instance, status: str, actor: str, reason: str = "") -> None:
+    def close(self, session: Session, row: InstanceRow, status: str, actor: str, reason: str = "") -> None:
         old, row.status = row.status, status
         row.completed_at = clock.now()
         row.next_due_at = None
-        for task in session.scalars(select(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open")):
-            task.status = "cancelled"
-        for job in session.scalars(select(Job).where(Job.instance_id == row.id, Job.status == "waiting")):
-            job.status = "cancelled"
-        session.query(MessageSubscription).filter(MessageSubscription.instance_id == row.id).delete()
+        session.execute(update(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open")
+                        .values(status="cancelled"))
+        session.execute(update(Job).where(Job.instance_id == row.id, Job.status == "waiting").values(status="cancelled"))
+        session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
         self.audit(session, row.id, actor, f"instance_{status}", None, old, status, {"reason": reason} if reason else None)
 
     # --- messages ----------------------------------------------------------------------------
@@ -213,10 +212,12 @@ class InstanceStore:
         self, session: Session, instance_id: int | None, actor: str, action: str, element_id: str | None,
         old: Any, new: Any, details: dict[str, Any] | None = None,
     ) -> None:
-        session.add(AuditEvent(
-            instance_id=instance_id, at=clock.now(), actor=actor, action=action, element_id=element_id,
-            old=None if old is None else str(old), new=None if new is None else str(new), details=details,
-        ))
+        """Buffered in the session and written in one multi-row INSERT just before commit."""
+        buffer_audit(session, {
+            "instance_id": instance_id, "at": clock.now(), "actor": actor, "action": action,
+            "element_id": element_id, "old": None if old is None else str(old),
+            "new": None if new is None else str(new), "details": details,
+        })
 
 
 def utc(value: datetime) -> datetime:

@@ -1,21 +1,55 @@
-"""Write the projections of one instance: worklist rows, timer jobs, message subscriptions."""
+"""Write the projections of one instance: worklist rows, timer jobs, message subscriptions.
+
+The projections equal what the workflow waited for when it was last saved, so a step compares
+the workflow as loaded (:func:`snapshot`) with the workflow after the step and writes only the
+difference with plain SQL statements — no reading back of rows it can derive.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import Instance, Job, MessageSubscription, UserTask
-from engine.projections import subscriptions, timers, user_tasks
+from engine.instance_row import InstanceRow
+from engine.models import Job, MessageSubscription, UserTask
+from engine.projections import LiveTimer, subscriptions, timers, user_tasks
 
 Audit = Callable[..., None]
+SNAPSHOT_ATTR = "_medflow_snapshot"
+
+
+@dataclass
+class Snapshot:
+    """What the saved projections say the instance waits for."""
+
+    user_tasks: set[str] = field(default_factory=set)
+    timers: dict[str, datetime] = field(default_factory=dict)
+    subscriptions: set[tuple[str, str]] = field(default_factory=set)
+
+
+def take_snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    snap = Snapshot(
+        {t.task_id for t in user_tasks(workflow)},
+        {t.task_id: t.due_at for t in timers(workflow)},
+        {(s.task_id, s.message_name) for s in subscriptions(workflow)},
+    )
+    setattr(workflow, SNAPSHOT_ATTR, snap)
+    return snap
+
+
+def forget_user_task(workflow: BpmnWorkflow, task_id: str) -> None:
+    """A task the command itself closed (completed) is not to be marked cancelled."""
+    snap = getattr(workflow, SNAPSHOT_ATTR, None)
+    if snap is not None:
+        snap.user_tasks.discard(task_id)
 
 
 def _evaluate_due(workflow: BpmnWorkflow, task: Any, expression: str) -> datetime | None:
@@ -29,76 +63,105 @@ def _evaluate_due(workflow: BpmnWorkflow, task: Any, expression: str) -> datetim
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def sync_projections(session: Session, row: Instance, workflow: BpmnWorkflow, audit: Audit) -> None:
+def sync_projections(
+    session: Session, row: InstanceRow, workflow: BpmnWorkflow, audit: Audit, new_jobs: bool = False
+) -> None:
+    before: Snapshot = getattr(workflow, SNAPSHOT_ATTR, None) or Snapshot()
     now = clock.now()
-    live_timers = timers(workflow) if row.status not in ("completed", "cancelled") else []
-    _sync_timers(session, row, live_timers, now)
-    if row.status in ("completed", "cancelled"):
+    finished = row.status in ("completed", "cancelled")
+    live_timers = [] if finished else timers(workflow)
+    _sync_timers(session, row, before, live_timers, now, new_jobs)
+    if finished:
         return
-    _sync_user_tasks(session, row, workflow, live_timers, now, audit)
-    session.query(MessageSubscription).filter(MessageSubscription.instance_id == row.id).delete()
-    for sub in subscriptions(workflow):
-        session.add(MessageSubscription(instance_id=row.id, business_key=row.business_key,
-                                        message_name=sub.message_name, task_id=sub.task_id,
-                                        element_id=sub.element_id, created_at=now))
+    _sync_user_tasks(session, row, workflow, before, live_timers, now, audit)
+    _sync_subscriptions(session, row, workflow, before, now)
+    take_snapshot(workflow)
 
 
-def _sync_timers(session: Session, row: Instance, live: list[Any], now: datetime) -> None:
-    if not live and row.next_due_at is None and not any(isinstance(o, Job) for o in session.new):
-        return  # nothing waited before and nothing waits now: spare the queries
-    existing = {
-        job.task_id: job
-        for job in session.scalars(
-            select(Job).where(Job.instance_id == row.id, Job.status == "waiting", Job.kind == "timer")
+def _sync_timers(
+    session: Session, row: InstanceRow, before: Snapshot, live: list[LiveTimer], now: datetime, new_jobs: bool
+) -> None:
+    live_by_id = {t.task_id: t for t in live}
+    gone = [task_id for task_id in before.timers if task_id not in live_by_id]
+    if gone:
+        session.connection().execute(
+            update(Job)
+            .where(Job.instance_id == row.id, Job.kind == "timer", Job.status == "waiting", Job.task_id.in_(gone))
+            .values(status="cancelled")
         )
-    }
-    live_ids = {t.task_id for t in live}
-    for task_id, job in existing.items():
-        if task_id not in live_ids:
-            job.status = "cancelled"
+    added = [t for t in live if t.task_id not in before.timers]
+    if added:
+        session.connection().execute(insert(Job), [
+            {"instance_id": row.id, "kind": "timer", "task_id": t.task_id, "element_id": t.element_id,
+             "due_at": t.due_at, "expression": t.expression, "calendar": "ru", "status": "waiting",
+             "attempts": 0, "created_at": now}
+            for t in added
+        ])
     for timer in live:
-        job = existing.get(timer.task_id)
-        if job is None:
-            session.add(Job(instance_id=row.id, kind="timer", task_id=timer.task_id, element_id=timer.element_id,
-                            due_at=timer.due_at, expression=timer.expression, calendar="ru", status="waiting",
-                            attempts=0, created_at=now))
-        elif job.due_at != timer.due_at:
-            job.due_at = timer.due_at  # a cycle timer moved on
-    session.flush()
-    row.next_due_at = session.scalar(
-        select(Job.due_at).where(Job.instance_id == row.id, Job.status == "waiting").order_by(Job.due_at).limit(1)
-    )
+        previous = before.timers.get(timer.task_id)
+        if previous is not None and previous != timer.due_at:  # a cycle timer moved on
+            session.connection().execute(
+                update(Job)
+                .where(Job.instance_id == row.id, Job.task_id == timer.task_id, Job.status == "waiting")
+                .values(due_at=timer.due_at)
+            )
+    if gone or added or new_jobs or live or row.next_due_at is not None:
+        session.flush()
+        row.next_due_at = session.scalar(
+            select(Job.due_at).where(Job.instance_id == row.id, Job.status == "waiting").order_by(Job.due_at).limit(1)
+        )
 
 
 def _sync_user_tasks(
-    session: Session, row: Instance, workflow: BpmnWorkflow, live_timers: list[Any], now: datetime, audit: Audit
+    session: Session, row: InstanceRow, workflow: BpmnWorkflow, before: Snapshot, live_timers: list[LiveTimer],
+    now: datetime, audit: Audit,
 ) -> None:
-    existing = {
-        task.id: task
-        for task in session.scalars(select(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open"))
-    }
     live = user_tasks(workflow)
     live_ids = {t.task_id for t in live}
-    for task_id, task in existing.items():
-        if task_id not in live_ids:
-            task.status = "cancelled"
-            audit(session, row.id, "engine", "task_cancelled", task.element_id, None, None, {"task_id": task_id})
+    gone = sorted(before.user_tasks - live_ids)
+    if gone:
+        elements = dict(session.connection().execute(
+            select(UserTask.id, UserTask.element_id).where(UserTask.id.in_(gone), UserTask.status == "open")
+        ).all())
+        session.connection().execute(update(UserTask).where(UserTask.id.in_(gone), UserTask.status == "open")
+                        .values(status="cancelled"))
+        for task_id, element_id in elements.items():
+            audit(session, row.id, "engine", "task_cancelled", element_id, None, None, {"task_id": task_id})
+    rows = []
     for item in live:
-        if item.task_id in existing:
+        if item.task_id in before.user_tasks:
             continue
         props = item.properties
-        due = None
         if props.get("dueDate"):
             due = _evaluate_due(workflow, item.task, props["dueDate"])
         else:
             boundary = [t.due_at for t in live_timers if t.attached_to == item.task_id and t.interrupting]
             due = min(boundary) if boundary else None
-        session.add(UserTask(
-            id=item.task_id, instance_id=row.id, business_key=row.business_key, process_key=row.process_key,
-            element_id=item.element_id, name=item.name,
-            candidate_group=props.get("candidateGroups") or item.lane,
-            assignee=None, form_schema=props.get("formJsonSchemaFilename"),
-            form_ui_schema=props.get("formUiSchemaFilename"), status="open", due_at=due, created_at=now,
-        ))
+        rows.append({
+            "id": item.task_id, "instance_id": row.id, "business_key": row.business_key,
+            "process_key": row.process_key, "element_id": item.element_id, "name": item.name,
+            "candidate_group": props.get("candidateGroups") or item.lane, "assignee": None,
+            "form_schema": props.get("formJsonSchemaFilename"), "form_ui_schema": props.get("formUiSchemaFilename"),
+            "status": "open", "due_at": due, "created_at": now,
+        })
         audit(session, row.id, "engine", "task_created", item.element_id, None, item.name,
               {"task_id": item.task_id, "due_at": due.isoformat() if due else None})
+    if rows:
+        session.connection().execute(insert(UserTask), rows)
+
+
+def _sync_subscriptions(
+    session: Session, row: InstanceRow, workflow: BpmnWorkflow, before: Snapshot, now: datetime
+) -> None:
+    live = {(s.task_id, s.message_name): s for s in subscriptions(workflow)}
+    gone = [task_id for task_id, _name in before.subscriptions - set(live)]
+    if gone:
+        session.connection().execute(delete(MessageSubscription).where(
+            MessageSubscription.instance_id == row.id, MessageSubscription.task_id.in_(gone)))
+    added = [s for key, s in live.items() if key not in before.subscriptions]
+    if added:
+        session.connection().execute(insert(MessageSubscription), [
+            {"instance_id": row.id, "business_key": row.business_key, "message_name": s.message_name,
+             "task_id": s.task_id, "element_id": s.element_id, "created_at": now}
+            for s in added
+        ])

@@ -14,17 +14,19 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import Conflict, MessageNotMatched, NotFound, ValidationFailed
 from engine.forms import validate_form
+from engine.instance_row import InstanceRow
 from engine.instance_store import InstanceStore
 from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
+from engine.projection_sync import forget_user_task
 from engine.stepper import reactivate
 
-TaskAction = Callable[[Session, Instance, BpmnWorkflow], Any]
+TaskAction = Callable[[Session, InstanceRow, BpmnWorkflow], Any]
 
 
 class Runtime:
@@ -64,12 +66,13 @@ class Runtime:
 
     # --- user tasks ------------------------------------------------------------------------
 
-    def _open_task(self, session: Session, task_id: str) -> tuple[UserTask, Instance]:
-        task = session.get(UserTask, task_id)
-        if task is None:
+    def _open_task(self, session: Session, task_id: str) -> tuple[Any, InstanceRow]:
+        instance_id = session.connection().scalar(select(UserTask.instance_id).where(UserTask.id == task_id))
+        if instance_id is None:
             raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
-        row = self.store.lock(session, task.instance_id)
-        session.refresh(task)
+        # Read the task only under the instance lock, so a concurrent completion is seen.
+        row = self.store.lock(session, instance_id)
+        task = session.connection().execute(select(*_TASK_COLUMNS).where(UserTask.id == task_id)).one()
         if task.status != "open":
             who = f": {task.completed_by}" if task.completed_by else ""
             when = f" ({clock_text(task.completed_at)})" if task.completed_at else ""
@@ -84,7 +87,7 @@ class Runtime:
                 raise Conflict(f"Задачу «{task.name}» уже взял в работу {task.assignee}", assignee=task.assignee)
             if task.assignee == user:
                 return
-            task.assignee = user
+            _set_task(session, task_id, assignee=user)
             self.store.audit(session, row.id, user, "task_claimed", task.element_id, None, user)
 
     def unclaim(self, task_id: str, user: str, force: bool = False) -> None:
@@ -94,14 +97,16 @@ class Runtime:
                 return
             if task.assignee != user and not force:
                 raise Conflict(f"Задача «{task.name}» назначена на {task.assignee}, а не на вас", assignee=task.assignee)
-            old, task.assignee = task.assignee, None
+            old = task.assignee
+            _set_task(session, task_id, assignee=None)
             self.store.audit(session, row.id, user, "task_unclaimed", task.element_id, old, None)
 
     def assign(self, task_id: str, assignee: str, actor: str) -> None:
         """Hand a task over to another person (a supervisor's or the holder's action)."""
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
-            old, task.assignee = task.assignee, assignee
+            old = task.assignee
+            _set_task(session, task_id, assignee=assignee)
             self.store.audit(session, row.id, actor, "task_assigned", task.element_id, old, assignee)
 
     def complete(self, task_id: str, data: dict[str, Any], user: str) -> dict[str, Any]:
@@ -124,7 +129,8 @@ class Runtime:
                 raise Conflict(f"Задача «{task.name}» больше не ожидает выполнения", task_id=task_id)
             spiff_task.set_data(**data)
             spiff_task.run()
-            task.status, task.completed_by, task.completed_at = "completed", user, clock.now()
+            forget_user_task(workflow, task_id)
+            _set_task(session, task_id, status="completed", completed_by=user, completed_at=clock.now())
             self.store.audit(session, row.id, user, "task_completed", task.element_id, None, None,
                              {"task_id": task_id, "fields": sorted(data)})
             self.store.finish_step(session, row, workflow, user)
@@ -177,26 +183,26 @@ class Runtime:
     def fire_job(self, job_id: int, worker: str) -> bool:
         """Fire a due timer or retry; idempotent — a job already done is skipped."""
         with self.db.write() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.status != "waiting":
+            instance_id = session.connection().scalar(select(Job.instance_id).where(Job.id == job_id, Job.status == "waiting"))
+            if instance_id is None:
                 return False
-            row = self.store.lock(session, job.instance_id)
-            session.refresh(job)
+            row = self.store.lock(session, instance_id)
+            job = session.connection().execute(select(*_JOB_COLUMNS).where(Job.id == job_id)).one()
             now = clock.now()
             if job.status != "waiting" or job.due_at > now or row.status in ("completed", "cancelled"):
                 return False
             workflow = self.store.load(session, row)
             if job.kind == "retry":
                 if reactivate(workflow, job.task_id, reset_attempts=False) is None:
-                    job.status = "cancelled"
+                    session.execute(update(Job).where(Job.id == job_id).values(status="cancelled"))
                     return False
             else:
                 workflow.refresh_timers()
-            job.status, job.fired_at = "done", now
-            job.lateness_ms = int((now - as_utc(job.due_at)).total_seconds() * 1000)
-            job.lease_owner = worker
+            lateness_ms = int((now - as_utc(job.due_at)).total_seconds() * 1000)
+            session.execute(update(Job).where(Job.id == job_id).values(
+                status="done", fired_at=now, lateness_ms=lateness_ms, lease_owner=worker))
             self.store.audit(session, row.id, worker, f"{job.kind}_fired", job.element_id, None, None,
-                             {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": job.lateness_ms})
+                             {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
             self.store.finish_step(session, row, workflow, worker)
             return True
 
@@ -236,6 +242,15 @@ class Runtime:
                 job.lease_owner, job.lease_until = worker, now + timedelta(seconds=lease_seconds)
                 job.attempts += 1
             return [job.id for job in jobs]
+
+
+_TASK_COLUMNS = (UserTask.id, UserTask.instance_id, UserTask.name, UserTask.element_id, UserTask.status,
+                 UserTask.assignee, UserTask.form_schema, UserTask.completed_by, UserTask.completed_at)
+_JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at)
+
+
+def _set_task(session: Session, task_id: str, **values: Any) -> None:
+    session.connection().execute(update(UserTask).where(UserTask.id == task_id).values(**values))
 
 
 def as_utc(value: datetime) -> datetime:

@@ -1,0 +1,72 @@
+"""An instance row as a plain object, read and written with SQL (not the ORM) on the hot path.
+
+Statements go straight to the session's connection: the ORM's per-statement bookkeeping
+cost more than the statements themselves.
+
+Saving is an UPDATE guarded by the version read under the row lock: if another writer got there
+first the UPDATE matches nothing and the step fails with a conflict instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict
+from engine.models import Instance
+
+_TABLE = Instance.__table__
+
+
+@dataclass
+class InstanceRow:
+    id: int
+    business_key: str
+    process_key: str
+    definition_id: int
+    status: str
+    portal_status: str | None
+    state: str
+    state_size: int
+    version: int
+    next_due_at: datetime | None
+    last_error: str | None
+    started_by: str | None
+    step_count: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+_COLUMNS = [f.name for f in fields(InstanceRow)]
+_MUTABLE = ["status", "portal_status", "state", "state_size", "next_due_at", "last_error", "step_count",
+            "updated_at", "completed_at"]
+
+
+def read_row(session: Session, instance_id: int, for_update: bool) -> InstanceRow | None:
+    query = select(*(_TABLE.c[name] for name in _COLUMNS)).where(_TABLE.c.id == instance_id)
+    if for_update:
+        query = query.with_for_update()
+    found = session.connection().execute(query).mappings().first()
+    return InstanceRow(**found) if found else None
+
+
+def insert_row(session: Session, **values: object) -> InstanceRow:
+    values = {"state": "", "state_size": 0, "version": 1, "step_count": 0, "portal_status": None,
+              "next_due_at": None, "last_error": None, "completed_at": None, **values}
+    new_id = session.connection().execute(insert(_TABLE).values(**values).returning(_TABLE.c.id)).scalar_one()
+    return InstanceRow(id=new_id, **{k: values[k] for k in _COLUMNS if k != "id"})
+
+
+def write_row(session: Session, row: InstanceRow) -> None:
+    result = session.connection().execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == row.id, _TABLE.c.version == row.version)
+        .values(version=row.version + 1, **{name: getattr(row, name) for name in _MUTABLE})
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"Заявление {row.business_key} изменено другим процессом; повторите действие")
+    row.version += 1
