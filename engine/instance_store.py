@@ -152,7 +152,7 @@ class InstanceStore:
             row.last_error = failure.error
         self._update_portal_status(session, row, workflow, started, actor)
         if workflow.is_completed():
-            self.close(session, row, "completed", "engine")
+            self.close(session, row, "completed", "engine", workflow=workflow)
         elif report.failures or row.status == "incident":
             has_incident = session.scalar(
                 select(Incident.id).where(Incident.instance_id == row.id, Incident.status == "open").limit(1)
@@ -177,14 +177,22 @@ class InstanceStore:
             for listener in self.status_listeners:
                 listener(session, row, old, latest)
 
-    def close(self, session: Session, row: InstanceRow, status: str, actor: str, reason: str = "") -> None:
+    def close(self, session: Session, row: InstanceRow, status: str, actor: str, reason: str = "",
+              workflow: BpmnWorkflow | None = None) -> None:
         old, row.status = row.status, status
         row.completed_at = clock.now()
-        row.next_due_at = None
-        session.execute(update(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open")
-                        .values(status="cancelled"))
-        session.execute(update(Job).where(Job.instance_id == row.id, Job.status == "waiting").values(status="cancelled"))
-        session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
+        had_jobs, row.next_due_at = row.next_due_at is not None, None
+        conn = session.connection()
+        # What the saved projections hold (unknown without the loaded workflow: then clean all).
+        before = getattr(workflow, SNAPSHOT_ATTR, None)
+        # Also on completion: a terminate end event leaves other branches' tasks open.
+        if before is None or before.user_tasks:
+            conn.execute(update(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open")
+                         .values(status="cancelled"))
+        if had_jobs:  # next_due_at is the earliest waiting job: without it there is none
+            conn.execute(update(Job).where(Job.instance_id == row.id, Job.status == "waiting").values(status="cancelled"))
+        if before is None or before.subscriptions:
+            conn.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
         self.audit(session, row.id, actor, f"instance_{status}", None, old, status, {"reason": reason} if reason else None)
 
     # --- messages ----------------------------------------------------------------------------

@@ -66,13 +66,12 @@ def _evaluate_due(workflow: BpmnWorkflow, task: Any, expression: str) -> datetim
 def sync_projections(
     session: Session, row: InstanceRow, workflow: BpmnWorkflow, audit: Audit, new_jobs: bool = False
 ) -> None:
+    if row.status in ("completed", "cancelled"):
+        return  # InstanceStore.close() has closed every projection row already
     before: Snapshot = getattr(workflow, SNAPSHOT_ATTR, None) or Snapshot()
     now = clock.now()
-    finished = row.status in ("completed", "cancelled")
-    live_timers = [] if finished else timers(workflow)
+    live_timers = timers(workflow)
     _sync_timers(session, row, before, live_timers, now, new_jobs)
-    if finished:
-        return
     _sync_user_tasks(session, row, workflow, before, live_timers, now, audit)
     _sync_subscriptions(session, row, workflow, before, now)
     take_snapshot(workflow)

@@ -61,7 +61,7 @@ class Runtime:
                 raise Conflict(f"Заявление {row.business_key} уже завершено ({row.status}), отменить нельзя")
             workflow = self.store.load(session, row)
             workflow.cancel()
-            self.store.close(session, row, "cancelled", actor, reason)
+            self.store.close(session, row, "cancelled", actor, reason, workflow=workflow)
             self.store.save(session, row, workflow)
 
     # --- user tasks ------------------------------------------------------------------------
@@ -183,11 +183,13 @@ class Runtime:
     def fire_job(self, job_id: int, worker: str) -> bool:
         """Fire a due timer or retry; idempotent — a job already done is skipped."""
         with self.db.write() as session:
-            instance_id = session.connection().scalar(select(Job.instance_id).where(Job.id == job_id, Job.status == "waiting"))
-            if instance_id is None:
+            conn = session.connection()
+            job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job_id, Job.status == "waiting")).first()
+            if job is None:
                 return False
-            row = self.store.lock(session, instance_id)
-            job = session.connection().execute(select(*_JOB_COLUMNS).where(Job.id == job_id)).one()
+            row = self.store.lock(session, job.instance_id)
+            if self.db.is_postgres:  # read it again under the row lock: another worker may have fired it
+                job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job_id)).one()
             now = clock.now()
             if job.status != "waiting" or job.due_at > now or row.status in ("completed", "cancelled"):
                 return False

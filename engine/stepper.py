@@ -134,11 +134,25 @@ def _handle_failure(
     handler = exc.handler if isinstance(exc, HandlerFailure) else None
     attempts = int(task.internal_data.get(ATTEMPTS_KEY, 0)) + 1
     task.internal_data[ATTEMPTS_KEY] = attempts
-    delays = task_delays.get(element_id, retry_delays)
+    policy = _task_policy(task.task_spec)
+    delays = task_delays.get(element_id) or (policy if policy is not None else retry_delays)
     retry_at = None
     if isinstance(task.task_spec, ServiceTask) and not getattr(exc, "code", None) and attempts <= len(delays):
         retry_at = now + timedelta(seconds=delays[attempts - 1])
     report.failures.append(Failure(str(task.id), element_id, handler, text, attempts, retry_at))
+
+
+def _task_policy(spec: Any) -> list[int] | None:
+    """``<spiffworkflow:retry retries="N" backoff_base="B"/>`` on a service task operator.
+
+    SpiffWorkflow parses it but never acts on it; here retry k (1-based) waits B × 2^(k-1)
+    seconds (B defaults to 10), and ``retries="0"`` means an incident at the first failure.
+    """
+    retries = getattr(spec, "retries", None)
+    if retries is None:
+        return None
+    base = getattr(spec, "retry_backoff_base", None) or 10
+    return [int(base * 2 ** k) for k in range(int(retries))] or []
 
 
 def reactivate(workflow: BpmnWorkflow, task_id: str, reset_attempts: bool) -> Any:

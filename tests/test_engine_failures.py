@@ -112,3 +112,15 @@ def test_thousand_refusal_loops_progress_with_flat_state(medflow):
     done = medflow.queries.instance(key)
     assert done["status"] == "completed" and done["data"]["round"] == 999
     assert sizes[1] <= sizes[0] * 1.1  # history is in the audit log, not in the state
+
+
+def test_retry_policy_of_the_task_wins_over_the_default(medflow, sim_clock):
+    handlers.FLAKY_FAILURES["k2"] = 5
+    started = medflow.runtime.start("flaky_policy", {"key": "k2"})
+    (retry,) = medflow.queries.instance(started["id"])["jobs"]
+    assert retry["due_at"] == (sim_clock.now() + timedelta(seconds=5)).isoformat()  # backoff_base, not 10 s
+    sim_clock.advance(timedelta(seconds=6))
+    assert Worker(medflow, "w1").tick().fired == 1
+    inst = medflow.queries.instance(started["id"])
+    assert inst["status"] == "incident" and inst["jobs"] == []  # retries="1": one retry, then an incident
+    assert inst["incidents"][0]["attempts"] == 2
