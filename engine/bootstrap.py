@@ -27,6 +27,7 @@ from engine.periodic import PeriodicJob
 from engine.queries import Queries
 from engine.runtime import Runtime
 from engine.script_engine import TimeHelpers
+from engine.start_timers import schedule_on_deploy
 
 
 @dataclass
@@ -90,6 +91,8 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
         key_prefixes=dict(settings.get("business_keys.prefixes", {}) or {}),
         default_prefix=str(settings.get("business_keys.default_prefix", "ЗВ")),
     )
+    definitions.deploy_listeners.append(lambda session, definition, bundle: schedule_on_deploy(
+        session, definition, bundle, helpers))
     medflow = MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store))
     # A handler package may need the built engine (its settings, database, status listeners,
     # periodic jobs): it exposes an idempotent setup(medflow).

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,8 @@ class DefinitionStore:
         self._parsed: dict[str, ParsedBundle] = {}
         self._forms: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        # Called in the deploy transaction for every new version: (session, definition, bundle).
+        self.deploy_listeners: list[Callable[[Session, Definition, ParsedBundle], None]] = []
 
     def _form_files(self, bundle: ParsedBundle) -> dict[str, bytes]:
         forms: dict[str, bytes] = {}
@@ -111,7 +113,13 @@ class DefinitionStore:
             for key in parsed.process_keys():
                 content = self._bundle_files_for(parsed, key, files, forms)
                 digest = bundle_hash(content)
-                results.append(self._store(session, key, parsed.process_names().get(key, key), digest, content, actor))
+                result = self._store(session, key, parsed.process_names().get(key, key), digest, content, actor)
+                if result.created:
+                    session.flush()
+                    definition = self.latest(session, key)
+                    for listener in self.deploy_listeners:
+                        listener(session, definition, parsed)
+                results.append(result)
         return results
 
     def _bundle_files_for(

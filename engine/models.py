@@ -131,8 +131,10 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_due", "status", "due_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # timer | retry
+    # Empty for a timer start event: firing it creates the instance.
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # timer | retry | start
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime]
@@ -144,6 +146,8 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     fired_at: Mapped[datetime | None]
     lateness_ms: Mapped[int | None] = mapped_column(Integer)
+    # A start timer's cycle state: {"cycles": remaining (-1 = forever), "seconds": period}.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
 

@@ -24,6 +24,7 @@ from engine.instance_row import InstanceRow
 from engine.instance_store import InstanceStore
 from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
 from engine.projection_sync import forget_user_task
+from engine.start_timers import mark_start_fired, schedule_next
 from engine.stepper import reactivate
 
 TaskAction = Callable[[Session, InstanceRow, BpmnWorkflow], Any]
@@ -187,6 +188,8 @@ class Runtime:
             job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job_id, Job.status == "waiting")).first()
             if job is None:
                 return False
+            if job.kind == "start":
+                return self._fire_start(session, job, worker)
             row = self.store.lock(session, job.instance_id)
             if self.db.is_postgres:  # read it again under the row lock: another worker may have fired it
                 job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job_id)).one()
@@ -207,6 +210,27 @@ class Runtime:
                              {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
             self.store.finish_step(session, row, workflow, worker)
             return True
+
+    def _fire_start(self, session: Session, job: Any, worker: str) -> bool:
+        conn = session.connection()
+        if self.db.is_postgres:  # two workers: only the one holding the row lock starts the instance
+            job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job.id).with_for_update()).one()
+        now = clock.now()
+        if job.status != "waiting" or job.due_at > now:
+            return False
+        lateness_ms = int((now - as_utc(job.due_at)).total_seconds() * 1000)
+        conn.execute(update(Job).where(Job.id == job.id).values(
+            status="done", fired_at=now, lateness_ms=lateness_ms, lease_owner=worker))
+        schedule_next(session, job)
+        definition = self.definitions.latest(session, job.process_key)
+        if definition is None:
+            return False
+        row, workflow = self.store.create(session, definition, {}, actor=worker)
+        mark_start_fired(workflow)
+        self.store.audit(session, row.id, worker, "start_timer_fired", job.element_id, None, None,
+                         {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
+        self.store.finish_step(session, row, workflow, worker)
+        return True
 
     def retry_incident(self, incident_id: int, actor: str) -> dict[str, Any]:
         with self.db.write() as session:
@@ -248,7 +272,8 @@ class Runtime:
 
 _TASK_COLUMNS = (UserTask.id, UserTask.instance_id, UserTask.name, UserTask.element_id, UserTask.status,
                  UserTask.assignee, UserTask.form_schema, UserTask.completed_by, UserTask.completed_at)
-_JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at)
+_JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at,
+                Job.process_key, Job.payload, Job.expression)
 
 
 def _set_task(session: Session, task_id: str, **values: Any) -> None:

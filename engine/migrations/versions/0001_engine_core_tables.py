@@ -124,7 +124,8 @@ def upgrade() -> None:
 
     op.create_table('jobs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('instance_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('instance_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('process_key', sa.String(length=200), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('element_id', sa.String(length=200), nullable=False),
@@ -137,6 +138,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lateness_ms', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ),
     sa.PrimaryKeyConstraint('id')
