@@ -31,6 +31,7 @@ from engine.projection_sync import SNAPSHOT_ATTR, Snapshot, sync_projections, ta
 from engine.projections import all_tasks, properties
 from engine.script_engine import MedflowScriptEngine, TimeHelpers
 from engine.stepper import run_steps
+from engine.workflow_cache import WorkflowCache
 
 StatusListener = Callable[[Session, InstanceRow, str | None, str], None]
 
@@ -44,6 +45,7 @@ class InstanceStore:
         retry_delays: list[int],
         key_prefixes: dict[str, str],
         default_prefix: str,
+        cache_size: int = 2000,
     ) -> None:
         self.db = db
         self.definitions = definitions
@@ -52,6 +54,7 @@ class InstanceStore:
         self.key_prefixes = key_prefixes
         self.default_prefix = default_prefix
         self.status_listeners: list[StatusListener] = []
+        self.cache = WorkflowCache(cache_size)
         self.services: dict[str, Any] = {}
         self._definition_hash: dict[int, tuple[str, str]] = {}
         # Test hook: called between load and commit to prove a crash there loses nothing.
@@ -85,12 +88,16 @@ class InstanceStore:
 
         return MedflowScriptEngine(self.helpers, context)
 
-    def load(self, session: Session, row: InstanceRow) -> BpmnWorkflow:
-        bundle = self.definitions.parsed(session, self.bundle_hash(session, row))
-        spec, subprocess_specs = bundle.spec_for(row.process_key)
-        workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
+    def load(self, session: Session, row: InstanceRow, for_reading: bool = False) -> BpmnWorkflow:
+        """The workflow of ``row``; a writer takes it from the cache, a reader always deserializes
+        (it must never share an object a writer is changing)."""
+        workflow = None if for_reading else self.cache.take(row.id, row.version)
+        if workflow is None:
+            bundle = self.definitions.parsed(session, self.bundle_hash(session, row))
+            spec, subprocess_specs = bundle.spec_for(row.process_key)
+            workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
+            take_snapshot(workflow)
         workflow.script_engine = self._script_engine(row, session)
-        take_snapshot(workflow)
         return workflow
 
     def create(
@@ -125,6 +132,7 @@ class InstanceStore:
         if self.before_commit is not None:
             self.before_commit(row)
         write_row(session, row)
+        self.cache.offer(session, row.id, row.version, workflow)
 
     def finish_step(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, actor: str) -> None:
         started = time.time()

@@ -118,7 +118,7 @@ class Queries:
             return result
 
     def _data(self, session: Session, row: Instance) -> dict[str, Any]:
-        workflow = self.store.load(session, row)
+        workflow = self.store.load(session, row, for_reading=True)
         live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
         if not live:
             return dict(workflow.last_task.data) if workflow.last_task else dict(workflow.data)

@@ -24,6 +24,7 @@ from engine.instance_row import InstanceRow
 from engine.instance_store import InstanceStore
 from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
 from engine.projection_sync import forget_user_task
+from engine.projections import user_tasks
 from engine.start_timers import mark_start_fired, schedule_next
 from engine.stepper import reactivate
 
@@ -53,7 +54,8 @@ class Runtime:
             row, workflow = self.store.create(session, definition, data or {}, actor)
             self.store.finish_step(session, row, workflow, actor)
             return {"id": row.id, "business_key": row.business_key, "status": row.status,
-                    "portal_status": row.portal_status, "version": definition.version}
+                    "portal_status": row.portal_status, "version": definition.version,
+                    "open_tasks": _open_tasks(workflow)}
 
     def cancel(self, instance_id: int, actor: str, reason: str = "") -> None:
         with self.db.write() as session:
@@ -136,7 +138,7 @@ class Runtime:
                              {"task_id": task_id, "fields": sorted(data)})
             self.store.finish_step(session, row, workflow, user)
             return {"instance_id": row.id, "business_key": row.business_key, "status": row.status,
-                    "portal_status": row.portal_status}
+                    "portal_status": row.portal_status, "open_tasks": _open_tasks(workflow)}
 
     # --- messages --------------------------------------------------------------------------
 
@@ -274,6 +276,16 @@ _TASK_COLUMNS = (UserTask.id, UserTask.instance_id, UserTask.name, UserTask.elem
                  UserTask.assignee, UserTask.form_schema, UserTask.completed_by, UserTask.completed_at)
 _JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at,
                 Job.process_key, Job.payload, Job.expression)
+
+
+def _open_tasks(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
+    """The instance's user tasks after the step, so a caller can go on to the next form
+    without another query (a screen flow: submit, then the next page of the same person)."""
+    return [
+        {"id": t.task_id, "element_id": t.element_id, "name": t.name,
+         "candidate_group": t.properties.get("candidateGroups") or t.lane}
+        for t in user_tasks(workflow)
+    ]
 
 
 def _set_task(session: Session, task_id: str, **values: Any) -> None:

@@ -137,3 +137,12 @@ def test_versions_unchanged_files_and_running_instances(medflow, tmp_path: Path)
 def test_business_keys_are_sequential_per_prefix(medflow):
     keys = [medflow.runtime.start("fee_parent", {"copies": 1})["business_key"] for _ in range(3)]
     assert keys == ["ЗВ-2026-000001", "ЗВ-2026-000002", "ЗВ-2026-000003"]
+
+
+def test_answers_name_the_next_open_tasks(medflow):
+    started = medflow.runtime.start("review_loop", {"applicant_name": "А"})
+    (task,) = started["open_tasks"]
+    assert task["element_id"] == "review" and task["candidate_group"] == "operators"
+    assert task["id"] == medflow.queries.tasks(business_key=started["business_key"])[0]["id"]
+    done = medflow.runtime.complete(task["id"], {"decision": "approve"}, user="op")
+    assert done["open_tasks"] == [] and done["status"] == "completed"
