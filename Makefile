@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: run test setup venv db postgres chromium lint bench clean
+.PHONY: run test setup venv db postgres chromium web-assets lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "нужен Python 3.11 ($(PY))"; exit 1; }
@@ -17,8 +17,29 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-setup: venv
+# bpmn-js (viewer and modeler) from the npm registry, copied into the static folder: the product
+# serves every asset itself (no CDN; it runs on networks without the internet).
+WEB_VENDOR := webui/static/vendor/bpmn-js
+WEB_STAMP := $(WEB_VENDOR)/.installed
+BPMN_DIST := webui/node_modules/bpmn-js/dist
+
+$(WEB_STAMP): webui/package.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	cd webui && npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf $(WEB_VENDOR) && mkdir -p $(WEB_VENDOR)
+	cp -r $(BPMN_DIST)/assets $(BPMN_DIST)/bpmn-modeler.production.min.js \
+		$(BPMN_DIST)/bpmn-navigated-viewer.production.min.js $(WEB_VENDOR)/
+	touch $(WEB_STAMP)
+
+web-assets: $(WEB_STAMP)
+
+# Debian's chromium for the Playwright browser tests (Playwright's own browser download is not used).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+setup: venv web-assets
 	$(BIN)/medflow init
+	$(BIN)/medflow demo seed
 
 run: setup
 	$(BIN)/medflow serve
@@ -34,7 +55,7 @@ lint: venv
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	$(BIN)/medflow lint processes
 
-test: venv postgres
+test: venv web-assets chromium postgres
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	MEDFLOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
 		$(BIN)/pytest -q -p no:cacheprovider

@@ -1,23 +1,133 @@
-"""Flask application factory. The audiences' blueprints arrive with the web issue."""
+"""Flask application factory: one blueprint per audience, sessions, CSRF, security headers.
+
+>>> app = create_app(build(load_settings()))     # doctest: +SKIP
+>>> app.run(port=8080)                           # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import secrets
+from typing import Any
 
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from engine.accounts import Accounts
 from engine.bootstrap import MedFlow
+from engine.errors import EngineError
+from webui import auth, display, security
+
+csrf = CSRFProtect()
 
 
-def create_app(medflow: MedFlow) -> Flask:
+def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any) -> Flask:
+    """The web UI and API on an engine built by ``engine.bootstrap.build``."""
+    import handlers  # the document store and certificates need the handlers bound to this engine
+
+    handlers.setup(medflow)
     app = Flask(__name__)
+    settings = medflow.settings
+    max_total_mb = float(settings.get("documents.max_total_mb", 20))
+    app.config.update(
+        # A random key per process logs everybody out on restart; production sets MEDFLOW_WEB_SECRET_KEY.
+        SECRET_KEY=str(settings.get("web.secret_key") or "") or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.mode == "production",
+        SESSION_COOKIE_NAME="medflow_session",
+        # One request carries at most the whole package of documents plus the form itself.
+        MAX_CONTENT_LENGTH=int((max_total_mb + 1) * 1024 * 1024),
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_MINUTES=float(settings.get("web.session_minutes", 30)),
+    )
+    app.config.update(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["medflow"] = medflow
+    app.extensions["accounts"] = accounts or Accounts(medflow.db, settings)
 
-    @app.get("/")
-    def index() -> str:
-        return ("<!doctype html><html lang='ru'><meta charset='utf-8'><title>MedFlow</title>"
-                "<h1>MedFlow</h1><p>Движок процедур работает. Веб-интерфейс в разработке.</p></html>")
+    csrf.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    display.init_app(app)
+    _register_blueprints(app)
+    _register_errors(app)
+
+    @app.before_request
+    def _sync_clock() -> None:
+        # `medflow clock advance` in another process moves the simulated time stored in the database.
+        sync = getattr(medflow.clock, "sync", None)
+        if sync is not None and request.endpoint != "static":
+            sync()
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]
         return jsonify(status="ok")
 
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webui import api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
+    from webui.api import api
+    from webui.modeler import modeler
+    from webui.monitor import monitor
+    from webui.portal import portal
+    from webui.worklist import worklist
+
+    csrf.exempt(api)  # token authentication only: no cookie, so no cross-site request to forge
+    app.register_blueprint(portal)
+    app.register_blueprint(worklist, url_prefix="/worklist")
+    app.register_blueprint(modeler, url_prefix="/modeler")
+    app.register_blueprint(monitor, url_prefix="/monitor")
+    app.register_blueprint(api, url_prefix="/api/v1")
+
+
+_STATUS_TEXT = {
+    400: "Неверный запрос", 403: "Доступ запрещён", 404: "Страница не найдена",
+    405: "Метод не поддерживается", 409: "Конфликт", 413: "Слишком большой запрос",
+    422: "Данные не прошли проверку", 429: "Слишком много запросов", 500: "Внутренняя ошибка",
+}  # fmt: skip
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_page(status: int, message: str, details: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """Russian text for people, JSON for the API; never a stack trace."""
+    if _wants_json():
+        body = {"error": (details or {}).get("error") or _STATUS_TEXT.get(status, "error"), "message": message}
+        body.update({k: v for k, v in (details or {}).items() if k != "error"})
+        return jsonify(body), status
+    title = _STATUS_TEXT.get(status, "Ошибка")
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(EngineError)
+    def _engine_error(exc: EngineError):  # type: ignore[no-untyped-def]
+        return error_page(exc.http_status, exc.message, exc.to_dict())
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+        return error_page(400, "Форма устарела или отправлена с другого сайта. Обновите страницу и повторите.")
+
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException):  # type: ignore[no-untyped-def]
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_page(413, f"Слишком большой запрос: все файлы вместе должны быть меньше {limit} МБ.")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        status = exc.code or 500
+        default = {403: "У вас нет прав на это действие.", 404: "Такой страницы нет или она вам недоступна.",
+                   405: "Этот адрес не принимает такой запрос."}
+        message = default.get(status) if exc.description == type(exc).description else exc.description
+        return error_page(status, message or _STATUS_TEXT.get(status, "Ошибка"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error on %s", request.path)
+        return error_page(500, "Что-то пошло не так. Мы записали ошибку; попробуйте ещё раз позже.")

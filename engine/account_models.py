@@ -1,0 +1,51 @@
+"""Tables of local accounts: people who log in to the web UI and the API tokens of scripts.
+
+Passwords and tokens are stored only as hashes (argon2 for passwords; SHA-256 for tokens, which
+are long random strings, so a slow hash adds nothing but latency on every API call).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.models import Base, BigId
+
+ROLES = ("applicant", "operator", "analyst", "supervisor", "admin")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(300))
+    # applicant | operator | analyst | supervisor | admin
+    role: Mapped[str] = mapped_column(String(20))
+    # Candidate groups of the worklist (operators; supervisors may have some too).
+    groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The first characters, shown in lists so a person can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+ACCOUNT_TABLES = [Account.__table__, ApiToken.__table__]

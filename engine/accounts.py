@@ -1,0 +1,281 @@
+"""Local accounts: roles, password check with temporary lockout, API tokens.
+
+The web UI asks this module, never the tables, so the rules (how many failures lock an account,
+for how long, how tokens are hashed) live in one place and are the same for the UI and the API.
+
+>>> accounts = Accounts(medflow.db, medflow.settings)                        # doctest: +SKIP
+>>> accounts.create("ivanova", "секрет-123", "Иванова М. П.", role="applicant")  # doctest: +SKIP
+>>> accounts.authenticate("ivanova", "секрет-123").role                       # doctest: +SKIP
+'applicant'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.account_models import ROLES, Account, ApiToken
+from engine.config import Settings
+from engine.db import Database
+from engine.errors import Conflict, EngineError, NotFound, ValidationFailed
+from engine.models import AuditEvent
+
+TOKEN_PREFIX = "mf_"
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so "no such user" takes as long as "wrong password".
+_DUMMY_HASH = _hasher.hash("medflow-dummy-password")
+
+
+class LoginRefused(EngineError):
+    code = "login_refused"
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """A detached view of an account: safe to keep in a request after the session is closed."""
+
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    role: str
+    groups: tuple[str, ...]
+    active: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+
+    def can(self, *roles: str) -> bool:
+        """Admins can do everything; the others what their role names."""
+        return self.role == "admin" or self.role in roles
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "full_name": self.full_name, "email": self.email,
+                "role": self.role, "groups": list(self.groups), "active": self.active}
+
+
+def _info(row: Account) -> AccountInfo:
+    return AccountInfo(row.id, row.username, row.full_name, row.email, row.role, tuple(row.groups or ()),
+                       row.active, _aware(row.locked_until), _aware(row.last_login_at))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < 8:
+        return "Пароль должен быть не короче 8 символов"
+    if password.isdigit() or password.isalpha():
+        return "Пароль должен содержать и буквы, и цифры"
+    return None
+
+
+class Accounts:
+    """Accounts and tokens. ``now`` is wall-clock time: lockouts concern people, not the
+    simulated process time (which may stand still for days in a demo)."""
+
+    def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] | None = None,
+                 hasher: PasswordHasher | None = None) -> None:
+        self.db = db
+        # Tests pass a cheap hasher; the default costs ~0.1 s per hash, which is the point.
+        self.hasher = hasher or _hasher
+        self.max_failures = int(settings.get("web.login_max_failures", 5))
+        self.lockout = timedelta(minutes=float(settings.get("web.lockout_minutes", 15)))
+        self.now = now or (lambda: datetime.now(UTC))
+
+    # --- managing ------------------------------------------------------------------------
+
+    def create(self, username: str, password: str, full_name: str, role: str = "applicant",
+               groups: Sequence[str] = (), email: str | None = None, actor: str = "system") -> AccountInfo:
+        errors = []
+        if not username or len(username) > 100 or not username.replace("_", "").replace(".", "").isalnum():
+            errors.append({"field": "username", "message": "Имя пользователя: буквы, цифры, «_» и «.»", "code": "format"})
+        if role not in ROLES:
+            errors.append({"field": "role", "message": f"Роль должна быть одной из: {', '.join(ROLES)}", "code": "enum"})
+        problem = password_problem(password)
+        if problem:
+            errors.append({"field": "password", "message": problem, "code": "password"})
+        if errors:
+            raise ValidationFailed("Учётную запись создать нельзя", errors=errors)
+        with self.db.write() as session:
+            if session.scalar(select(Account.id).where(Account.username == username)) is not None:
+                raise Conflict(f"Пользователь {username} уже существует", username=username)
+            row = Account(username=username, full_name=full_name, email=email, role=role, groups=list(groups),
+                          password_hash=self.hasher.hash(password), active=True, failed_logins=0,
+                          created_at=self.now())
+            session.add(row)
+            session.flush()
+            self._audit(session, actor, "account_created", None, f"{username} ({role})")
+            return _info(row)
+
+    def ensure(self, username: str, password: str, full_name: str, role: str, groups: Sequence[str] = (),
+               email: str | None = None) -> tuple[AccountInfo, bool]:
+        """Create the account unless it exists (demo seeding is idempotent); True when created."""
+        existing = self.find(username)
+        if existing is not None:
+            return existing, False
+        return self.create(username, password, full_name, role, groups, email), True
+
+    def set_password(self, username: str, password: str, actor: str = "system") -> None:
+        problem = password_problem(password)
+        if problem:
+            raise ValidationFailed(problem, errors=[{"field": "password", "message": problem, "code": "password"}])
+        with self.db.write() as session:
+            row = self._row(session, username)
+            row.password_hash, row.failed_logins, row.locked_until = self.hasher.hash(password), 0, None
+            self._audit(session, actor, "password_changed", None, username)
+
+    def set_active(self, username: str, active: bool, actor: str = "system") -> None:
+        with self.db.write() as session:
+            row = self._row(session, username)
+            row.active = active
+            self._audit(session, actor, "account_enabled" if active else "account_disabled", None, username)
+
+    def find(self, username: str) -> AccountInfo | None:
+        with self.db.read() as session:
+            row = session.scalar(select(Account).where(Account.username == username))
+            return _info(row) if row else None
+
+    def get(self, account_id: int) -> AccountInfo | None:
+        with self.db.read() as session:
+            row = session.get(Account, account_id)
+            return _info(row) if row else None
+
+    def all(self, role: str | None = None) -> list[AccountInfo]:
+        query = select(Account).order_by(Account.role, Account.username)
+        if role:
+            query = query.where(Account.role == role)
+        with self.db.read() as session:
+            return [_info(row) for row in session.scalars(query)]
+
+    def group_members(self, group: str) -> list[AccountInfo]:
+        """People a task of ``group`` may be handed over to."""
+        return [a for a in self.all() if a.active and group in a.groups]
+
+    # --- logging in ----------------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> AccountInfo:
+        """The account, or LoginRefused with a message that does not reveal whether the name exists."""
+        with self.db.write() as session:
+            # The refusal is raised after the commit: the failure counter must survive it.
+            outcome = self._attempt(session, username, password, self.now())
+        if isinstance(outcome, LoginRefused):
+            raise outcome
+        return outcome
+
+    def _attempt(self, session: Session, username: str, password: str, now: datetime) -> AccountInfo | LoginRefused:
+        row = session.scalar(select(Account).where(Account.username == username))
+        if row is None:
+            _verify(_DUMMY_HASH, password)
+            self._audit(session, username[:200] or "?", "login_failed", None, "unknown user")
+            return LoginRefused("Неверное имя пользователя или пароль")
+        locked_until = _aware(row.locked_until)
+        if locked_until is not None and locked_until > now:
+            self._audit(session, username, "login_refused_locked", None, locked_until.isoformat())
+            return LoginRefused(_locked_message(locked_until - now), locked_until=locked_until.isoformat())
+        if not _verify(row.password_hash, password):
+            row.failed_logins = (row.failed_logins or 0) + 1
+            self._audit(session, username, "login_failed", None, str(row.failed_logins))
+            if row.failed_logins >= self.max_failures:
+                row.locked_until, row.failed_logins = now + self.lockout, 0
+                self._audit(session, username, "account_locked", None, row.locked_until.isoformat())
+                return LoginRefused(_locked_message(self.lockout), locked_until=row.locked_until.isoformat())
+            left = self.max_failures - row.failed_logins
+            return LoginRefused(f"Неверное имя пользователя или пароль. Осталось попыток до временной "
+                                f"блокировки: {left}")
+        if not row.active:
+            return LoginRefused("Учётная запись отключена. Обратитесь к администратору")
+        row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+        self._audit(session, username, "login_succeeded", None, None)
+        return _info(row)
+
+    def record_logout(self, username: str, reason: str = "") -> None:
+        with self.db.write() as session:
+            self._audit(session, username, "logout", None, reason or None)
+
+    # --- API tokens ----------------------------------------------------------------------
+
+    def issue_token(self, username: str, name: str = "API", actor: str | None = None) -> str:
+        """A new token; the plain text is returned once and never stored."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.write() as session:
+            row = self._row(session, username)
+            session.add(ApiToken(account_id=row.id, name=name[:200], prefix=token[:10], token_hash=_token_hash(token),
+                                 created_at=self.now()))
+            self._audit(session, actor or username, "token_issued", None, f"{username}: {name}")
+        return token
+
+    def tokens(self, username: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            row = self._row(session, username)
+            rows = session.scalars(select(ApiToken).where(ApiToken.account_id == row.id).order_by(ApiToken.id))
+            return [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": _aware(t.created_at),
+                     "last_used_at": _aware(t.last_used_at), "revoked": t.revoked_at is not None} for t in rows]
+
+    def revoke_token(self, username: str, token_id: int) -> None:
+        with self.db.write() as session:
+            row = self._row(session, username)
+            token = session.get(ApiToken, token_id)
+            if token is None or token.account_id != row.id:
+                raise NotFound(f"Токен {token_id} не найден")
+            token.revoked_at = self.now()
+            self._audit(session, username, "token_revoked", None, token.prefix)
+
+    def account_for_token(self, token: str) -> AccountInfo | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        with self.db.write() as session:
+            found = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+            if found is None or found.revoked_at is not None:
+                return None
+            row = session.get(Account, found.account_id)
+            if row is None or not row.active:
+                return None
+            found.last_used_at = self.now()
+            return _info(row)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _row(self, session: Session, username: str) -> Account:
+        row = session.scalar(select(Account).where(Account.username == username))
+        if row is None:
+            raise NotFound(f"Пользователь {username} не найден", username=username)
+        return row
+
+    def _audit(self, session: Session, actor: str, action: str, old: str | None, new: str | None) -> None:
+        # Instance-less audit events: the security journal lives in the same append-only table.
+        session.add(AuditEvent(instance_id=None, at=self.now(), actor=actor, action=action, old=old, new=new))
+
+    def security_events(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id.is_(None))
+                                   .order_by(AuditEvent.id.desc()).limit(limit))
+            return [{"at": _aware(e.at), "actor": e.actor, "action": e.action, "old": e.old, "new": e.new}
+                    for e in rows]
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _locked_message(left: timedelta) -> str:
+    minutes = max(1, int(left.total_seconds() + 59) // 60)
+    return (f"Слишком много неудачных попыток входа. Учётная запись временно заблокирована; "
+            f"попробуйте через {minutes} мин.")

@@ -1,0 +1,179 @@
+"""Accounts, login, lockout, session expiry, CSRF, roles and security headers."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.accounts import Accounts, LoginRefused
+from engine.errors import Conflict, ValidationFailed
+from tests.web_harness import make_web
+
+
+@pytest.fixture()
+def web(tmp_path):
+    return make_web(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_web(tmp_path_factory):
+    """For tests that only read: one engine for the module keeps the suite fast."""
+    return make_web(tmp_path_factory.mktemp("web"))
+
+
+def _csrf(client, path="/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_passwords_are_hashed_and_checked(web) -> None:
+    info = web.accounts.create("nurse", "secret123", "Медсестра", role="operator", groups=["medbook_operators"])
+    assert info.groups == ("medbook_operators",)
+    with web.medflow.db.read() as session:
+        from engine.account_models import Account
+
+        stored = session.get(Account, info.id).password_hash
+    assert stored.startswith("$argon2") and "secret123" not in stored
+    assert web.accounts.authenticate("nurse", "secret123").username == "nurse"
+    with pytest.raises(Conflict):
+        web.accounts.create("nurse", "secret123", "x")
+    with pytest.raises(ValidationFailed) as caught:
+        web.accounts.create("bad name", "short", "x", role="king")
+    assert {e["field"] for e in caught.value.errors} == {"username", "password", "role"}
+
+
+def test_lockout_after_repeated_failures_and_unlock_after_time(web) -> None:
+    now = [datetime(2026, 5, 1, 9, 0, tzinfo=UTC)]
+    accounts = Accounts(web.medflow.db, web.medflow.settings, now=lambda: now[0])
+    for attempt in range(4):
+        with pytest.raises(LoginRefused, match=f"Осталось попыток до временной блокировки: {4 - attempt}"):
+            accounts.authenticate("ivanova", "wrong")
+    with pytest.raises(LoginRefused, match="временно заблокирована"):
+        accounts.authenticate("ivanova", "wrong")
+    with pytest.raises(LoginRefused, match="временно заблокирована"):
+        accounts.authenticate("ivanova", "demo12345")  # even the right password, while locked
+    now[0] += timedelta(minutes=16)
+    assert accounts.authenticate("ivanova", "demo12345").role == "applicant"
+    actions = [e["action"] for e in accounts.security_events()]
+    assert "account_locked" in actions and "login_succeeded" in actions
+
+
+def test_unknown_user_gets_the_same_message(web) -> None:
+    with pytest.raises(LoginRefused, match="^Неверное имя пользователя или пароль$"):
+        web.accounts.authenticate("nobody", "whatever1")
+
+
+def test_login_page_logs_in_and_redirects_by_role(web) -> None:
+    client = web.client()
+    token = _csrf(client)
+    response = client.post("/login", data={"username": "operator1", "password": "demo12345", "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/worklist/")
+    bad = web.client()
+    page = bad.post("/login", data={"username": "operator1", "password": "nope", "csrf_token": _csrf(bad)})
+    assert page.status_code == 401 and "Неверное имя пользователя или пароль" in page.get_data(as_text=True)
+
+
+def test_login_redirects_only_to_local_next(web) -> None:
+    client = web.client()
+    response = client.post("/login?next=https://evil.example/", data={
+        "username": "ivanova", "password": "demo12345", "csrf_token": _csrf(client)})
+    assert response.headers["Location"] == "/"
+
+
+def test_post_without_csrf_token_is_refused(web) -> None:
+    client = web.client()
+    response = client.post("/login", data={"username": "ivanova", "password": "demo12345"})
+    assert response.status_code == 400 and "Форма устарела" in response.get_data(as_text=True)
+    logged = web.login("ivanova")
+    assert logged.post("/services/medbook_issuance/start", data={}).status_code == 400
+
+
+def test_session_expires_after_inactivity(web) -> None:
+    client = web.login("ivanova")
+    assert client.get("/applications").status_code == 200
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 31 * 60
+    response = client.get("/applications")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/applications").status_code == 302
+    assert "logout" in [e["action"] for e in web.accounts.security_events()]
+
+
+def test_logout(web) -> None:
+    client = web.login("ivanova")
+    client.post_form("/logout")
+    assert client.get("/applications").status_code == 302
+
+
+@pytest.mark.parametrize(("user", "path", "status"), [
+    ("ivanova", "/worklist/", 403), ("ivanova", "/monitor/", 403), ("ivanova", "/modeler/", 403),
+    ("operator1", "/applications", 403), ("operator1", "/modeler/", 403), ("operator1", "/worklist/", 200),
+    ("analyst", "/modeler/", 200), ("analyst", "/worklist/", 403), ("supervisor", "/monitor/", 200),
+    ("admin", "/monitor/", 200), ("admin", "/modeler/", 200), ("admin", "/worklist/", 200),
+])
+def test_roles_decide_what_a_person_sees(shared_web, user, path, status) -> None:
+    assert shared_web.login(user).get(path).status_code == status
+
+
+def test_anonymous_is_sent_to_login(shared_web) -> None:
+    response = shared_web.client().get("/worklist/")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+
+
+def test_security_headers(shared_web) -> None:
+    response = shared_web.client().get("/")
+    headers = response.headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert headers["Cache-Control"] == "no-store"
+    client = shared_web.client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    login = client.post("/login", data={"username": "ivanova", "password": "demo12345", "csrf_token": token})
+    assert "HttpOnly" in login.headers["Set-Cookie"] and "SameSite=Lax" in login.headers["Set-Cookie"]
+
+
+def test_account_page_issues_and_revokes_tokens(web) -> None:
+    client = web.login("operator1")
+    page = client.post_form("/account", {"action": "issue", "name": "МИС"}).get_data(as_text=True)
+    token = re.search(r'id="new-token">([^<]+)<', page).group(1)
+    assert web.accounts.account_for_token(token).username == "operator1"
+    token_id = web.accounts.tokens("operator1")[0]["id"]
+    client.post_form("/account", {"action": "revoke", "token_id": str(token_id)})
+    assert web.accounts.account_for_token(token) is None
+
+
+def test_password_change(web) -> None:
+    client = web.login("ivanova")
+    page = client.post_form("/account", {"action": "password", "current_password": "demo12345",
+                                         "new_password": "short"}).get_data(as_text=True)
+    assert "не короче 8 символов" in page
+    client.post_form("/account", {"action": "password", "current_password": "demo12345", "new_password": "newpass123"})
+    assert web.accounts.authenticate("ivanova", "newpass123")
+
+
+def test_cli_users_and_demo_seed(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli.common import State
+    from engine.cli.main import cli
+
+    monkeypatch.setenv("MEDFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MEDFLOW_PATHS_DOCUMENTS", str(tmp_path / "docs"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"], obj=State()).exit_code == 0
+    seeded = runner.invoke(cli, ["demo", "seed"], obj=State())
+    assert seeded.exit_code == 0, seeded.output
+    assert "operator1" in seeded.output and "demo12345" in seeded.output and "МК-2026-000001" in seeded.output
+    again = runner.invoke(cli, ["demo", "seed"], obj=State())
+    assert "Созданы демо-заявления" not in again.output
+    added = runner.invoke(cli, ["users", "add", "olga", "--role", "operator", "--group", "frmr_operators",
+                                "--password", "pass12345"], obj=State())
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli, ["users", "list", "--json"], obj=State())
+    assert '"olga"' in listed.output and "frmr_operators" in listed.output
+    token = runner.invoke(cli, ["users", "token", "olga"], obj=State())
+    assert token.output.startswith("mf_")

@@ -1,0 +1,115 @@
+"""Supervisor monitoring: instance list and page, diagram highlights, incidents retry, cancel,
+SLA dashboard."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
+
+from tests.bpmn_samples import bpmn, process, service_task
+from tests.test_web_portal import start, submit
+from tests.web_harness import make_web, medbook_post
+
+
+@pytest.fixture()
+def web(tmp_path):
+    return make_web(tmp_path)
+
+
+def submitted(web) -> str:
+    client = web.login("ivanova")
+    key = start(client)
+    assert submit(client, key, medbook_post(0)).status_code == 302
+    return key
+
+
+def test_instance_list_filters_and_page(web) -> None:
+    key = submitted(web)
+    client = web.login("supervisor")
+    page = client.get("/monitor/").get_data(as_text=True)
+    assert key in page and "ivanova" in page
+    assert key not in client.get("/monitor/?status=completed").get_data(as_text=True)
+    assert key in client.get("/monitor/?process=medbook_issuance&status=running").get_data(as_text=True)
+    jump = client.get(f"/monitor/?q={key}")
+    assert jump.status_code == 302 and unquote(jump.headers["Location"]).endswith(f"/monitor/instances/{key}")
+    detail = client.get(f"/monitor/instances/{key}").get_data(as_text=True)
+    assert "Рассмотреть заявление" in detail and "working_days(reminder_days)" in detail
+    assert "instance-data" in detail and "task_completed" not in detail and "Задача выполнена" in detail
+    assert "bpmn-navigated-viewer.production.min.js" in detail
+    assert client.get("/monitor/instances/МК-0000").status_code == 404
+
+
+def test_diagram_json_marks_active_and_completed_elements(web) -> None:
+    key = submitted(web)
+    diagram = web.login("supervisor").get(f"/monitor/instances/{key}/diagram.json").json
+    assert diagram["files"][0]["name"] == "medbook_issuance.bpmn"
+    assert "refusal_and_resubmit.bpmn" in [f["name"] for f in diagram["files"]]
+    assert "review" in diagram["active"] and "remind" in diagram["active"]
+    assert {"submit_application", "register", "collect"} <= set(diagram["done"])
+
+
+def test_cancel_needs_a_reason(web) -> None:
+    key = submitted(web)
+    client = web.login("supervisor")
+    client.post_form(f"/monitor/instances/{key}/cancel", {"reason": ""})
+    assert web.medflow.queries.instance(key, with_data=False)["status"] == "running"
+    client.post_form(f"/monitor/instances/{key}/cancel", {"reason": "дубль"})
+    assert web.medflow.queries.instance(key, with_data=False)["status"] == "cancelled"
+    again = client.post_form(f"/monitor/instances/{key}/cancel", {"reason": "ещё раз"}, follow_redirects=True)
+    assert "отменить нельзя" in again.get_data(as_text=True)
+
+
+def test_incident_retry(web) -> None:
+    from engine.handler_registry import handler, unregister
+
+    calls = {"n": 0}
+
+    @handler("web_test_flaky")
+    def flaky(ctx) -> dict:  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] < 5:
+            raise RuntimeError("реестр недоступен")
+        return {}
+
+    try:
+        web.medflow.definitions.handler_names.append("web_test_flaky")
+        xml = bpmn(process("web_flaky", service_task("call", "web_test_flaky")))
+        web.medflow.definitions.deploy({"flaky.bpmn": xml.encode()})
+        started = web.medflow.runtime.start("web_flaky", {}, actor="ivanova")
+        from datetime import timedelta
+
+        from engine.worker import Worker
+
+        worker = Worker(web.medflow, worker_id="test")
+        for _ in range(4):
+            web.medflow.clock.advance(timedelta(minutes=10))
+            worker.tick()
+        [incident] = web.medflow.queries.incidents()
+        client = web.login("supervisor")
+        assert "реестр недоступен" in client.get("/monitor/").get_data(as_text=True)
+        client.post_form(f"/monitor/incidents/{incident['id']}/retry")
+        assert web.medflow.queries.instance(started["id"], with_data=False)["status"] == "completed"
+        again = client.post_form(f"/monitor/incidents/{incident['id']}/retry", follow_redirects=True)
+        assert "уже закрыт" in again.get_data(as_text=True)
+    finally:
+        unregister("web_test_flaky")
+
+
+def test_dashboard_charts(web) -> None:
+    key = submitted(web)
+    task = web.medflow.queries.tasks(business_key=key)[0]
+    from datetime import timedelta
+
+    web.medflow.clock.set(web.medflow.clock.now() + timedelta(days=20))
+    web.medflow.runtime.claim(task["id"], "operator1")
+    web.medflow.runtime.complete(task["id"], {"decision": "approve"}, user="operator1")
+    submitted_again = web.login("petrov")
+    other = start(submitted_again)
+    submit(submitted_again, other, medbook_post(1))
+    page = web.login("supervisor").get("/monitor/dashboard").get_data(as_text=True)
+    assert page.count("<svg") == 3
+    assert "medbook_operators" in page and "в срок" in page
+    assert "2026-W19" in page  # the breach: due 08.05.2026, done 13.05
+    assert "Рассмотреть заявление (medbook_issuance)" in page and "медиана" in page
+    assert web.login("operator1").get("/monitor/dashboard").status_code == 403

@@ -1,0 +1,101 @@
+"""`/api/v1/tasks`: the worklist for API clients, with the worklist's visibility rules.
+
+Operators see tasks of their groups and their own, supervisors all, applicants the forms of
+their own applications (group ``applicants``). Completing validates against the task's JSON
+Schema: 422 with per-field errors; 409 when someone else claimed or completed it first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from engine.accounts import AccountInfo
+from engine.errors import NotAllowed, NotFound, ValidationFailed
+from webui.api import _int_arg, api, instance_for, json_body, me
+from webui.applications import APPLICANT_GROUP
+from webui.display import medflow
+
+
+def _visible(who: AccountInfo, task: dict[str, Any]) -> bool:
+    if who.role == "applicant":
+        if task.get("candidate_group") != APPLICANT_GROUP:
+            return False
+        try:
+            instance_for(task["business_key"], who, with_data=False)
+        except (NotFound, NotAllowed):
+            return False
+        return True
+    if task.get("candidate_group") == APPLICANT_GROUP:
+        return False
+    if who.can("supervisor"):
+        return True
+    return who.role == "operator" and (task.get("candidate_group") in who.groups or task.get("assignee") == who.username)
+
+
+def _task(task_id: str) -> dict[str, Any]:
+    task = medflow().queries.task(task_id)
+    if not _visible(me(), task):
+        raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
+    return task
+
+
+
+@api.get("/tasks")
+def tasks():  # type: ignore[no-untyped-def]
+    who = me()
+    status = request.args.get("status") or "open"
+    if status not in ("open", "completed", "cancelled"):
+        raise ValidationFailed("status: open, completed или cancelled",
+                               errors=[{"field": "status", "message": "неизвестное состояние", "code": "enum"}])
+    groups: list[str] | None = None
+    assignee: str | None = None
+    if who.role == "operator":
+        groups, assignee = list(who.groups), who.username
+    elif who.role == "applicant":
+        groups = [APPLICANT_GROUP]
+    rows = medflow().queries.tasks(
+        groups=groups, assignee=assignee, overdue=request.args.get("overdue") in ("1", "true"),
+        process_key=request.args.get("process_key") or None, business_key=request.args.get("business_key") or None,
+        status=status, limit=_int_arg("limit", 50, 1, 500))
+    if request.args.get("assignee"):
+        rows = [t for t in rows if t.get("assignee") == request.args["assignee"]]
+    return jsonify([t for t in rows if _visible(who, t)])
+
+
+@api.get("/tasks/<task_id>")
+def task(task_id: str):  # type: ignore[no-untyped-def]
+    return jsonify(_task(task_id))
+
+
+@api.get("/tasks/<task_id>/form")
+def form(task_id: str):  # type: ignore[no-untyped-def]
+    found = _task(task_id)
+    return jsonify({"task_id": task_id, "schema": found.get("schema"), "ui_schema": found.get("ui_schema")})
+
+
+@api.post("/tasks/<task_id>/claim")
+def claim(task_id: str):  # type: ignore[no-untyped-def]
+    _task(task_id)
+    medflow().runtime.claim(task_id, me().username)
+    return jsonify(medflow().queries.task(task_id))
+
+
+@api.post("/tasks/<task_id>/unclaim")
+def unclaim(task_id: str):  # type: ignore[no-untyped-def]
+    _task(task_id)
+    who = me()
+    medflow().runtime.unclaim(task_id, who.username, force=who.can("supervisor"))
+    return jsonify(medflow().queries.task(task_id))
+
+
+@api.post("/tasks/<task_id>/complete")
+def complete(task_id: str):  # type: ignore[no-untyped-def]
+    _task(task_id)
+    body = json_body()
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise ValidationFailed("data должно быть объектом", errors=[{"field": "data", "message": "ожидается объект",
+                                                                     "code": "type"}])
+    return jsonify(medflow().runtime.complete(task_id, data, user=me().username))
