@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: run test setup venv db postgres chromium web-assets lint bench clean
+.PHONY: run test setup venv db postgres chromium fonts web-assets lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "нужен Python 3.11 ($(PY))"; exit 1; }
@@ -37,7 +37,11 @@ web-assets: $(WEB_STAMP)
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-setup: venv web-assets
+# A Cyrillic TrueType font for the PDF certificates.
+fonts:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core; }
+
+setup: venv web-assets fonts
 	$(BIN)/medflow init
 	$(BIN)/medflow demo seed
 
@@ -55,7 +59,7 @@ lint: venv
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	$(BIN)/medflow lint processes
 
-test: venv web-assets chromium postgres
+test: venv web-assets fonts chromium postgres
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	MEDFLOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
 		$(BIN)/pytest -q -p no:cacheprovider

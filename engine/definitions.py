@@ -62,7 +62,7 @@ def _encode_file(content: bytes) -> str:
         return BASE64_PREFIX + base64.b64encode(content).decode("ascii")
 
 
-def _decode_file(text: str) -> bytes:
+def decode_file(text: str) -> bytes:
     if text.startswith(BASE64_PREFIX):
         return base64.b64decode(text[len(BASE64_PREFIX):])
     return text.encode("utf-8")
@@ -174,7 +174,7 @@ class DefinitionStore:
         row = session.get(Bundle, digest)
         if row is None:
             raise LookupError(f"пакет определений {digest} не найден")
-        files = {n: _decode_file(c) for n, c in row.files.items() if not n.startswith(FORMS_PREFIX)}
+        files = {n: decode_file(c) for n, c in row.files.items() if not n.startswith(FORMS_PREFIX)}
         forms = {n[len(FORMS_PREFIX):]: json.loads(c) for n, c in row.files.items() if n.startswith(FORMS_PREFIX)}
         bundle = parse_bundle(files)
         with self._lock:

@@ -3,18 +3,21 @@ deserializing workflows except for one instance's data."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
+from engine.definitions import FORMS_PREFIX, decode_file
 from engine.errors import NotFound
 from engine.instance_store import InstanceStore, utc
 from engine.models import (
     AuditEvent,
+    Bundle,
     Definition,
     Incident,
     Instance,
@@ -23,6 +26,7 @@ from engine.models import (
     UnmatchedMessage,
     UserTask,
 )
+from engine.projections import all_tasks
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -76,7 +80,8 @@ class Queries:
         self.db = store.db
 
     def _row(self, session: Session, ref: int | str) -> Instance:
-        if isinstance(ref, int) or str(ref).isdigit():
+        # str.isdigit() accepts "²" and 30-digit numbers that overflow the id column.
+        if isinstance(ref, int) or re.fullmatch(r"[0-9]{1,18}", str(ref)):
             row = session.get(Instance, int(ref))
         else:
             row = session.scalar(select(Instance).where(Instance.business_key == str(ref)))
@@ -114,18 +119,23 @@ class Queries:
             result["waiting_for_messages"] = [s.message_name for s in session.scalars(
                 select(MessageSubscription).where(MessageSubscription.instance_id == row.id))]
             if with_data:
-                result["data"] = workflow_codec.to_jsonable(self._data(session, row))
+                data, active = self._data(session, row)
+                result["data"] = workflow_codec.to_jsonable(data)
+                result["active_elements"] = active
             return result
 
-    def _data(self, session: Session, row: Instance) -> dict[str, Any]:
+    def _data(self, session: Session, row: Instance) -> tuple[dict[str, Any], list[str]]:
+        """The instance's current data and the diagram elements it is at (for highlighting)."""
         workflow = self.store.load(session, row, for_reading=True)
-        live = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+        live = all_tasks(workflow, TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+        active = sorted({t.task_spec.bpmn_id for t in live if t.task_spec.bpmn_id})
         if not live:
-            return dict(workflow.last_task.data) if workflow.last_task else dict(workflow.data)
+            data = dict(workflow.last_task.data) if workflow.last_task else dict(workflow.data)
+            return data, active
         merged: dict[str, Any] = {}
         for task in sorted(live, key=lambda t: t.last_state_change):
             merged.update(task.data)
-        return merged
+        return merged, active
 
     def history(self, ref: int | str) -> list[dict[str, Any]]:
         with self.db.read() as session:
@@ -178,6 +188,35 @@ class Queries:
             rows = session.scalars(select(UnmatchedMessage).order_by(UnmatchedMessage.id.desc()).limit(limit))
             return [{"id": m.id, "name": m.name, "business_key": m.business_key, "payload": m.payload,
                      "reason": m.reason, "received_at": _iso(m.received_at)} for m in rows]
+
+    def running_counts(self) -> dict[int, int]:
+        """Instances not yet finished, per definition version."""
+        query = (select(Instance.definition_id, func.count())
+                 .where(Instance.status.in_(("running", "incident"))).group_by(Instance.definition_id))
+        with self.db.read() as session:
+            return {definition_id: count for definition_id, count in session.execute(query)}
+
+    def definition_files(self, process_key: str, version: int | None = None) -> dict[str, Any]:
+        """A deployed version (the newest by default) with its BPMN/DMN files as text."""
+        query = select(Definition).where(Definition.process_key == process_key)
+        query = query.where(Definition.version == version) if version else query.order_by(Definition.version.desc())
+        with self.db.read() as session:
+            row = session.scalar(query.limit(1))
+            if row is None:
+                raise NotFound(f"Процесс «{process_key}» не развёрнут", process_key=process_key)
+            bundle = session.get(Bundle, row.bundle_hash)
+            files = {name: decode_file(text).decode("utf-8", errors="replace")
+                     for name, text in (bundle.files if bundle else {}).items() if not name.startswith(FORMS_PREFIX)}
+            return {"id": row.id, "process_key": row.process_key, "name": row.name, "version": row.version,
+                    "files": files}
+
+    def definition_by_id(self, definition_id: int) -> dict[str, Any]:
+        with self.db.read() as session:
+            row = session.get(Definition, definition_id)
+            if row is None:
+                raise NotFound(f"Версия определения {definition_id} не найдена")
+            key, version = row.process_key, row.version
+        return self.definition_files(key, version)
 
     def definitions(self) -> list[dict[str, Any]]:
         with self.db.read() as session:

@@ -9,7 +9,6 @@ the newest deployed version, so called processes and decision tables come along.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ def reference_files() -> list[str]:
 @roles_required("analyst")
 def index():  # type: ignore[no-untyped-def]
     definitions = medflow().queries.definitions()
-    running = Counter(i["definition_id"] for i in medflow().queries.instances(status="running", limit=100000))
+    running = medflow().queries.running_counts()
     processes: dict[str, dict[str, Any]] = {}
     for d in definitions:
         item = processes.setdefault(d["process_key"], {"key": d["process_key"], "name": d["name"], "versions": []})
