@@ -118,3 +118,16 @@ def test_forms_editor_preview_and_save(web, tmp_path) -> None:
     assert "не JSON" in refused
     assert client.get("/modeler/forms/../../etc.schema.json").status_code == 404
     assert client.get("/modeler/forms/new?name=Bad Name").status_code == 302
+
+
+def test_scenarios_of_a_process_run_from_the_modeler(web) -> None:
+    client = web.login("analyst")
+    page = client.get("/modeler/processes/qualification_confirmation/scenarios").get_data(as_text=True)
+    assert "qualification_happy_path.yaml" in page and "medbook_happy_path.yaml" not in page
+    clock_before = web.medflow.clock.now()
+    report = client.post_form("/modeler/processes/qualification_confirmation/scenarios").get_data(as_text=True)
+    assert "Результат: 3 из 3 пройдено" in report and "Итог: пройден" in report
+    assert web.medflow.clock.now() == clock_before  # the scenarios' simulated time stays in their process
+    assert client.get("/modeler/processes/no_such/scenarios").status_code == 200
+    applicant = web.login("ivanova")
+    assert applicant.post_form("/modeler/processes/qualification_confirmation/scenarios").status_code in (302, 403)

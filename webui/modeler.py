@@ -178,3 +178,4 @@ def upload():  # type: ignore[no-untyped-def]
     created = [f"{r.process_key} v{r.version}" for r in results if r.created]
     flash("Развёрнуто: " + ", ".join(created) if created else "Изменений нет: новые версии не созданы.", "success")
     return redirect(url_for("modeler.index"))
+from webui import modeler_scenarios as _scenarios  # noqa: E402,F401  (registers its routes on this blueprint)
