@@ -12,6 +12,7 @@ from engine.errors import EngineError, NotFound
 from webui import charts, definition_files, sla_stats
 from webui.auth import account, roles_required
 from webui.display import medflow
+from webui.masking import mask_personal
 
 monitor = Blueprint("monitor", __name__)
 PAGE = 50
@@ -68,7 +69,8 @@ def instance(ref: str):  # type: ignore[no-untyped-def]
     found = _instance(ref)
     history = medflow().queries.history(found["id"])
     return render_template("monitor/instance.html", instance=found, history=history,
-                           data_json=json.dumps(found.get("data") or {}, ensure_ascii=False, indent=2, default=str))
+                           data_json=json.dumps(mask_personal(found.get("data") or {}), ensure_ascii=False, indent=2,
+                                                default=str))
 
 
 @monitor.get("/instances/<ref>/diagram.json")
