@@ -9,12 +9,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine.accounts import Accounts
 from engine.bootstrap import MedFlow
+from engine.db import DatabaseUnavailable
 from engine.errors import EngineError
 from webui import auth, display, security
 
@@ -88,6 +90,7 @@ _STATUS_TEXT = {
     400: "Неверный запрос", 403: "Доступ запрещён", 404: "Страница не найдена",
     405: "Метод не поддерживается", 409: "Конфликт", 413: "Слишком большой запрос",
     422: "Данные не прошли проверку", 429: "Слишком много запросов", 500: "Внутренняя ошибка",
+    503: "Сервис временно недоступен",
 }  # fmt: skip
 
 
@@ -126,6 +129,16 @@ def _register_errors(app: Flask) -> None:
                    405: "Этот адрес не принимает такой запрос."}
         message = default.get(status) if exc.description == type(exc).description else exc.description
         return error_page(status, message or _STATUS_TEXT.get(status, "Ошибка"))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DatabaseUnavailable)
+    def _database_down(exc: Exception):  # type: ignore[no-untyped-def]
+        # A lost database is temporary and says nothing about the request: 503, retry later.
+        app.logger.warning("database unavailable on %s: %s", request.path, exc)
+        response = make_response(error_page(503, "Сервис временно недоступен: нет связи с базой данных. "
+                                                 "Повторите через минуту — ничего не потеряно.", {"error": "unavailable"}))
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
