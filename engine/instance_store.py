@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -46,7 +47,9 @@ class InstanceStore:
         key_prefixes: dict[str, str],
         default_prefix: str,
         cache_size: int = 2000,
+        max_result_bytes: int = 256 * 1024,
     ) -> None:
+        self.max_result_bytes = max_result_bytes
         self.db = db
         self.definitions = definitions
         self.helpers = helpers
@@ -86,7 +89,7 @@ class InstanceStore:
                 services=self.services, session=session,
             )
 
-        return MedflowScriptEngine(self.helpers, context)
+        return MedflowScriptEngine(self.helpers, context, self.max_result_bytes)
 
     def load(self, session: Session, row: InstanceRow, for_reading: bool = False) -> BpmnWorkflow:
         """The workflow of ``row``; a writer takes it from the cache, a reader always deserializes
@@ -210,7 +213,10 @@ class InstanceStore:
         from SpiffWorkflow.bpmn.util.event import BpmnEvent
         from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
-        task = workflow.get_task_from_id(UUID(task_id))
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except TaskNotFoundException:
+            return False  # the subscription outlived its task (it was consumed or compacted away)
         if task is None or not task.state & (TaskState.WAITING | TaskState.READY | TaskState.STARTED):
             return False
         definition = task.task_spec.event_definition

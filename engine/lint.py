@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
+from engine import expression_guard
 from engine.parsing import NSMAP, Document, Problem, analyse_bundle, file_kind, owner_id
 
 _BPMN = "{" + NSMAP["bpmn"] + "}"
@@ -211,6 +212,10 @@ def _lint_expression(element: etree._Element, text: str | None, label: str, repo
     error = _compile_error(text.lstrip(" \t"), "eval")
     if error is not None:
         report(element, f"{label}: выражение Python не компилируется ({_describe(error)}): {text.strip()}")
+        return
+    unsafe = expression_guard.problem(text, "eval")
+    if unsafe is not None:
+        report(element, f"{label}: {unsafe}: {text.strip()}")
 
 
 def _lint_script(element: etree._Element, label: str, report: Report) -> None:
@@ -221,6 +226,10 @@ def _lint_script(element: etree._Element, label: str, report: Report) -> None:
     if error is not None:
         offset = (error.lineno or 1) - 1 if isinstance(error, SyntaxError) else 0
         report(element, f"{label}: код Python не компилируется ({_describe(error)})", offset)
+        return
+    unsafe = expression_guard.problem(text, "exec")
+    if unsafe is not None:
+        report(element, f"{label}: {unsafe}")
 
 
 def _lint_operator(operator: etree._Element, handler_names: Collection[str], report: Report) -> None:

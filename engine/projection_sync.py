@@ -132,7 +132,12 @@ def _sync_user_tasks(
             continue
         props = item.properties
         if props.get("dueDate"):
-            due = _evaluate_due(workflow, item.task, props["dueDate"])
+            try:
+                due = _evaluate_due(workflow, item.task, props["dueDate"])
+            except Exception as exc:  # a wrong due date must not stop the task from being worked on
+                due = None
+                audit(session, row.id, "engine", "due_date_invalid", item.element_id, props["dueDate"],
+                      None, {"error": f"{type(exc).__name__}: {exc}"})
         else:
             boundary = [t.due_at for t in live_timers if t.attached_to == item.task_id and t.interrupting]
             due = min(boundary) if boundary else None

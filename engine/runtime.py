@@ -7,6 +7,7 @@ between any two lines leaves the previous committed state.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,7 @@ class Runtime:
         self, process_key: str, data: dict[str, Any] | None = None, actor: str = "system"
     ) -> dict[str, Any]:
         """Start the newest version of ``process_key``; returns id and application number."""
+        actor = clean_actor(actor)
         if data is not None and not isinstance(data, dict):
             raise ValidationFailed("Данные заявления должны быть объектом JSON", errors=[{"field": "", "message": "ожидается объект"}])
         with self.db.write() as session:
@@ -58,6 +60,7 @@ class Runtime:
                     "open_tasks": _open_tasks(workflow)}
 
     def cancel(self, instance_id: int, actor: str, reason: str = "") -> None:
+        actor = clean_actor(actor)
         with self.db.write() as session:
             row = self.store.lock(session, instance_id)
             if row.status in ("completed", "cancelled"):
@@ -84,6 +87,7 @@ class Runtime:
         return task, row
 
     def claim(self, task_id: str, user: str) -> None:
+        user = clean_actor(user)
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
             if task.assignee and task.assignee != user:
@@ -94,6 +98,7 @@ class Runtime:
             self.store.audit(session, row.id, user, "task_claimed", task.element_id, None, user)
 
     def unclaim(self, task_id: str, user: str, force: bool = False) -> None:
+        user = clean_actor(user)
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
             if task.assignee is None:
@@ -106,14 +111,16 @@ class Runtime:
 
     def assign(self, task_id: str, assignee: str, actor: str) -> None:
         """Hand a task over to another person (a supervisor's or the holder's action)."""
+        actor = clean_actor(actor)
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
-            old = task.assignee
+            old, assignee = task.assignee, clean_actor(assignee)
             _set_task(session, task_id, assignee=assignee)
             self.store.audit(session, row.id, actor, "task_assigned", task.element_id, old, assignee)
 
     def complete(self, task_id: str, data: dict[str, Any], user: str) -> dict[str, Any]:
         """Complete an open user task with form data validated against its JSON Schema."""
+        user = clean_actor(user)
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
             if task.assignee and task.assignee != user:
@@ -144,6 +151,7 @@ class Runtime:
 
     def send_message(self, name: str, business_key: str, data: dict[str, Any] | None, actor: str) -> dict[str, Any]:
         """Deliver a message to the instance with ``business_key`` that waits for ``name``."""
+        name, business_key, actor = _message_key(name, "name"), _message_key(business_key, "business_key"), clean_actor(actor)
         payload = data or {}
         with self.db.write() as session:
             sub = session.scalar(
@@ -154,8 +162,10 @@ class Runtime:
             )
             if sub is not None:
                 row = self.store.lock(session, sub.instance_id)
-                workflow = self.store.load(session, row)
-                if self.store.deliver(workflow, sub.task_id, name, payload):
+                # Read again under the lock: a competing delivery may have consumed it meanwhile.
+                still = session.connection().scalar(select(MessageSubscription.id).where(MessageSubscription.id == sub.id))
+                workflow = self.store.load(session, row) if still is not None else None
+                if workflow is not None and self.store.deliver(workflow, sub.task_id, name, payload):
                     self.store.audit(session, row.id, actor, "message_received", sub.element_id, None, name,
                                      {"fields": sorted(payload)})
                     self.store.finish_step(session, row, workflow, actor)
@@ -235,6 +245,7 @@ class Runtime:
         return True
 
     def retry_incident(self, incident_id: int, actor: str) -> dict[str, Any]:
+        actor = clean_actor(actor)
         with self.db.write() as session:
             incident = session.get(Incident, incident_id)
             if incident is None:
@@ -276,6 +287,31 @@ _TASK_COLUMNS = (UserTask.id, UserTask.instance_id, UserTask.name, UserTask.elem
                  UserTask.assignee, UserTask.form_schema, UserTask.completed_by, UserTask.completed_at)
 _JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at,
                 Job.process_key, Job.payload, Job.expression)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _message_key(value: Any, field: str) -> str:
+    """An application number or message name from outside, checked before it reaches SQL."""
+    limit = 100 if field == "business_key" else 200
+    ok = isinstance(value, str) and 0 < len(value) <= limit and not _CONTROL.search(value)
+    if ok:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            ok = False
+    if not ok:
+        label = "номер заявления" if field == "business_key" else "имя сообщения"
+        raise ValidationFailed(f"Неверный {label}", errors=[{"field": field, "message":
+                               f"ожидается непустая строка до {limit} символов без управляющих символов"}])
+    return value
+
+
+def clean_actor(actor: Any) -> str:
+    """Who acted, as the audit log can store it on every database (no NUL, at most 200 chars)."""
+    text = str(actor or "system").encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text)[:200] or "system"
 
 
 def _open_tasks(workflow: BpmnWorkflow) -> list[dict[str, Any]]:

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clock_module
+from engine import expression_guard, timer_guard  # noqa: F401  (timer_guard patches on import)
 from engine.calendar import ProductionCalendar
 from engine.handler_registry import BpmnError, CallContext, get_handler
 
@@ -98,9 +100,35 @@ class TimeHelpers:
 class MedflowScriptEngine(PythonScriptEngine):
     """Script engine with a restricted namespace and registry-backed service calls."""
 
-    def __init__(self, helpers: TimeHelpers, context_factory: Callable[[Any, str], CallContext]) -> None:
+    def __init__(self, helpers: TimeHelpers, context_factory: Callable[[Any, str], CallContext],
+                 max_result_bytes: int = 256 * 1024) -> None:
         super().__init__(environment=TaskDataEnvironment(helpers.namespace()))
         self._context_factory = context_factory
+        self.max_result_bytes = max_result_bytes
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        unsafe = expression_guard.problem(expression, "eval")
+        if unsafe is not None:
+            raise WorkflowTaskException(f"выражение отклонено: {unsafe}", task=task)
+        return super().evaluate(task, expression, external_context)
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
+        unsafe = expression_guard.problem(script, "exec")
+        if unsafe is not None:
+            task._set_state(TaskState.ERROR)
+            raise WorkflowTaskException(f"скрипт отклонён: {unsafe}", task=task)
+        result = super().execute(task, script, external_context)
+        # A value the state cannot store (a generator, a map object) must fail here, at the script,
+        # as an incident — not later in the save, where it would fail the whole command.
+        for name, value in task.data.items():
+            try:
+                json.dumps(value, default=_storable)
+            except (TypeError, ValueError) as exc:
+                task._set_state(TaskState.ERROR)
+                raise WorkflowTaskException(
+                    f"скрипт оставил в данных значение, которое нельзя сохранить: {name}: "
+                    f"{type(value).__name__} ({exc})", task=task) from exc
+        return result
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:  # type: ignore[override]
         spec = get_handler(operation_name)
@@ -113,11 +141,22 @@ class MedflowScriptEngine(PythonScriptEngine):
                 result = spec.func(**params, ctx=self._context_factory(task, operation_name))
             else:
                 result = spec.func(**params)
-            return json.dumps(result, ensure_ascii=False, default=_json_default)
+            text = json.dumps(result, ensure_ascii=False, default=_json_default)
+            if len(text) > self.max_result_bytes:
+                # Every later step would load and save it: refuse it like any other failure.
+                raise ValueError(f"результат обработчика больше {self.max_result_bytes // 1024} КБ ({len(text)} байт)")
+            return text
         except Exception as exc:  # every failure is reported with its original text
             failure = HandlerFailure(operation_name, exc)
             failure.task = task  # the stepper needs the task to decide: error path, retry or incident
             raise failure from exc
+
+
+def _storable(value: Any) -> Any:
+    """What the workflow serializer can store besides JSON: dates and decimals."""
+    if isinstance(value, datetime | date | Decimal):
+        return str(value)
+    raise TypeError(f"тип {type(value).__name__} не сохраняется")
 
 
 def _json_default(value: Any) -> Any:

@@ -9,6 +9,7 @@ lock. APScheduler runs the tick inside `medflow serve` and alone in `medflow wor
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -37,14 +38,17 @@ class Worker:
         self.batch = int(medflow.settings.get("worker.batch_size", 100))
         self.lease = int(medflow.settings.get("worker.lease_seconds", 60))
         self.backoff = 0.0
+        self._retry_at = 0.0
 
     def tick(self) -> TickResult:
         """Fire everything due now (in batches until none is left)."""
         result = TickResult()
+        if time.monotonic() < self._retry_at:
+            return result  # backing off: the database was unavailable a moment ago
         sync = getattr(self.medflow.clock, "sync", None)
-        if sync is not None:
-            sync()
         try:
+            if sync is not None:
+                sync()  # a simulated clock is read from the database: inside the try
             while True:
                 ids = self.medflow.runtime.claim_due_jobs(self.worker_id, self.batch, self.lease)
                 if not ids:
@@ -66,6 +70,7 @@ class Worker:
         except OperationalError as exc:
             # The database went away: wait longer each time, then resume where the leases say.
             self.backoff = min(60.0, max(1.0, self.backoff * 2))
+            self._retry_at = time.monotonic() + self.backoff
             result.errors.append(f"база данных недоступна: {exc.orig}")
             log.warning("database unavailable, backing off %.0fs", self.backoff)
         return result

@@ -98,6 +98,9 @@ class Facts:
     unreadable: bool = False
 
 
+MAX_PAGE_INCHES = 17.0
+
+
 def inspect(content: bytes) -> Facts:
     kind = filetype.guess(content)
     detected = kind.extension if kind else None
@@ -158,6 +161,13 @@ def check_facts(facts: Facts, name: str, limits: DocumentLimits) -> list[str]:
             problems.append(
                 f"Разрешение {facts.dpi[0]}×{facts.dpi[1]} dpi; нужен скан {limits.min_dpi}–{limits.max_dpi} dpi"
             )
+        elif facts.width and facts.height and max(facts.width / facts.dpi[0], facts.height / facts.dpi[1]) > MAX_PAGE_INCHES:
+            # A few hundred bytes can declare a gigapixel image (a decompression bomb); a scanned
+            # document page is at most A3 (16.5 in) at its own resolution.
+            problems.append(
+                f"Размер изображения {facts.width}×{facts.height} точек при {facts.dpi[0]} dpi больше формата A3 — "
+                "это не скан документа"
+            )
     return problems
 
 
@@ -187,7 +197,7 @@ class DocumentStore:
         facts = inspect(content)
         problems = check_facts(facts, name, self.limits)
         row = StoredDocument(
-            id=document_id, original_name=name[:300], size=facts.size,
+            id=document_id, original_name=name.replace("\x00", "")[:300], size=facts.size,
             sha256=hashlib.sha256(content).hexdigest(), detected_type=facts.detected_type,
             detected_mime=facts.mime, dpi_x=facts.dpi[0] if facts.dpi else None,
             dpi_y=facts.dpi[1] if facts.dpi else None, width=facts.width, height=facts.height,
