@@ -146,3 +146,29 @@ def register(cli: click.Group) -> None:
         instance_id = state.medflow.queries.instance(ref, with_data=False)["id"]
         state.medflow.runtime.cancel(instance_id, user, reason)
         emit({"id": instance_id, "status": "cancelled"}, as_json, "Заявление отменено.")
+
+
+def register_migration(cli: click.Group) -> None:
+    @cli.command("migrate")
+    @click.argument("process_key")
+    @click.option("--to-version", type=int, default=None, help="По умолчанию — последняя версия.")
+    @click.option("--apply", is_flag=True, help="Перенести; без флага — только показать план.")
+    @click.option("--user", default="cli")
+    @json_option
+    @pass_state
+    def migrate(state: State, process_key: str, to_version: int | None, apply: bool, user: str, as_json: bool) -> None:
+        """Перенести ожидающие заявления на новую версию процесса, где изменения это позволяют."""
+        from engine.instance_migration import InstanceMigrator
+
+        plans = InstanceMigrator(state.medflow.store).run(process_key, to_version, user, apply)
+
+        def text(items: list) -> str:
+            lines = []
+            for p in items:
+                verdict = ("перенесено" if apply else "можно перенести") if p.allowed else "нельзя: " + "; ".join(p.blockers)
+                lines.append(f"{p.business_key}: v{p.from_version} → v{p.to_version} — {verdict}")
+            moved = sum(p.allowed for p in items)
+            lines.append(f"Итого: {moved} из {len(items)} {'перенесено' if apply else 'можно перенести'}")
+            return "\n".join(lines)
+
+        emit([p.to_dict() for p in plans], as_json, lambda _: text(plans))

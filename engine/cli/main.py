@@ -10,6 +10,7 @@ import click
 from engine.cli.calendar_cmd import calendar
 from engine.cli.common import MedflowGroup, State, emit, json_option, pass_state
 from engine.cli.instance_cmds import register as register_instance_commands
+from engine.cli.instance_cmds import register_migration
 from engine.cli.ops_cmds import register as register_ops_commands
 from engine.cli.ops_cmds import register_scenarios
 from engine.cli.web_cmds import register as register_web_commands
@@ -99,6 +100,7 @@ def deploy(state: State, paths: tuple[Path, ...], user: str, as_json: bool) -> N
 
 cli.add_command(calendar)
 register_instance_commands(cli)
+register_migration(cli)
 register_ops_commands(cli)
 register_scenarios(cli)
 register_web_commands(cli)
