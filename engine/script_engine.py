@@ -117,13 +117,16 @@ class MedflowScriptEngine(PythonScriptEngine):
         if unsafe is not None:
             task._set_state(TaskState.ERROR)
             raise WorkflowTaskException(f"скрипт отклонён: {unsafe}", task=task)
+        before = dict(task.data)
         result = super().execute(task, script, external_context)
         # A value the state cannot store (a generator, a map object) must fail here, at the script,
-        # as an incident — not later in the save, where it would fail the whole command.
+        # as an incident — not later in the save, where it would fail the whole command. The
+        # failed script leaves no data behind, so the instance stays saveable.
         for name, value in task.data.items():
             try:
                 json.dumps(value, default=_storable)
             except (TypeError, ValueError) as exc:
+                task.data = before
                 task._set_state(TaskState.ERROR)
                 raise WorkflowTaskException(
                     f"скрипт оставил в данных значение, которое нельзя сохранить: {name}: "

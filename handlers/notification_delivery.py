@@ -97,6 +97,10 @@ class DispatchResult:
     errors: list[str] = field(default_factory=list)
 
 
+# How long a dispatcher owns the rows it claimed before another may take them.
+CLAIM_SECONDS = 300
+
+
 class NotificationDispatcher:
     def __init__(self, db: Database, settings: Settings, channels: dict[str, Channel] | None = None) -> None:
         self.db = db
@@ -104,22 +108,35 @@ class NotificationDispatcher:
         self.delays = [int(d) for d in settings.get("notifications.retry_delays", RETRY_DELAYS)]
 
     def dispatch(self, limit: int = 100) -> DispatchResult:
-        """Send what is due now; each row is recorded in its own short transaction."""
+        """Send what is due now; each row is claimed, then recorded, in short transactions."""
         result = DispatchResult()
-        with self.db.read() as session:
-            due = list(session.scalars(
-                select(Notification.id)
-                .where(Notification.status == "pending", Notification.next_attempt_at <= clock.now())
-                .order_by(Notification.id).limit(limit)
-            ))
-        for notification_id in due:
+        for notification_id in self._claim(limit):
             self._send_one(notification_id, result)
         return result
+
+    def _claim(self, limit: int) -> list[int]:
+        """Take due rows for this dispatcher before sending: another dispatcher (serve and worker,
+        or two workers) then skips them. A row whose claim ran out (a crash between send and
+        record) is due again: at most one resend, never a loss."""
+        now = clock.now()
+        with self.db.write() as session:
+            query = (
+                select(Notification)
+                .where(Notification.next_attempt_at <= now,
+                       (Notification.status == "pending") | (Notification.status == "sending"))
+                .order_by(Notification.id).limit(limit)
+            )
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.status, row.next_attempt_at = "sending", now + timedelta(seconds=CLAIM_SECONDS)
+            return [row.id for row in rows]
 
     def _send_one(self, notification_id: int, result: DispatchResult) -> None:
         with self.db.read() as session:
             row = session.get(Notification, notification_id)
-            if row is None or row.status != "pending":
+            if row is None or row.status != "sending":
                 return
             channel, recipient, subject, body = row.channel, row.recipient, row.subject, row.body
         error = None
@@ -143,7 +160,7 @@ class NotificationDispatcher:
                 result.failed += 1
                 result.errors.append(f"уведомление {notification_id}: {error}")
             else:
-                row.last_error = error
+                row.status, row.last_error = "pending", error
                 row.next_attempt_at = clock.now() + timedelta(seconds=self.delays[row.attempts - 1])
                 result.retried += 1
                 result.errors.append(f"уведомление {notification_id}: {error}")

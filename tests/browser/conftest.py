@@ -5,6 +5,7 @@ Playwright's own browser download is not used: the tests need /usr/bin/chromium 
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,11 @@ from tests.web_harness import Web, make_web
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Every run writes its screenshots to tests/artifacts/ (ignored by git); `make screenshots`
+# (MEDFLOW_SCREENSHOTS=docs/screenshots) refreshes the ones the README links to.
+SCREENSHOTS = Path(os.environ.get("MEDFLOW_SCREENSHOTS") or Path(__file__).resolve().parents[1] / "artifacts" / "screenshots")
+if not SCREENSHOTS.is_absolute():
+    SCREENSHOTS = Path(__file__).resolve().parents[2] / SCREENSHOTS
 
 
 def _free_port() -> int:
