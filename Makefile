@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: run test setup venv db postgres chromium fonts web-assets lint bench clean
+.PHONY: screenshots soak run test setup venv db postgres chromium fonts web-assets lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "нужен Python 3.11 ($(PY))"; exit 1; }
@@ -62,10 +62,25 @@ lint: venv
 test: venv web-assets fonts chromium postgres
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	MEDFLOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
-		$(BIN)/pytest -q -p no:cacheprovider
+		$(BIN)/pytest -q -p no:cacheprovider -m "not soak"
 
-bench: venv
+# One table: every figure next to its ceiling or target, and its change against the committed
+# baseline. BENCH_QUICK=1 for smoke sizes (about a minute); the full run takes ~15 minutes.
+# Refresh the README's screenshots from the browser story.
+screenshots: venv web-assets fonts chromium
+	MEDFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser
+
+# The long runs: kill -9 with 1,000 applications, many more fuzz cases.
+soak: venv postgres
+	MEDFLOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+		$(BIN)/pytest -q -p no:cacheprovider -m soak
+
+bench: venv postgres
 	$(BIN)/python -m benchmarks.run
+
+# Keep the last run as the baseline the next runs are compared with (commit the file).
+bench-baseline:
+	cp benchmarks/results/latest.json benchmarks/results/baseline.json
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

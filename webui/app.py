@@ -63,16 +63,14 @@ def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any
         if sync is not None and request.endpoint != "static":
             sync()
 
-    @app.get("/health")
-    def health():  # type: ignore[no-untyped-def]
-        return jsonify(status="ok")
-
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
     from webui import api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
     from webui.api import api
+    from webui.health import health
+    from webui.metrics import instrument, metrics
     from webui.modeler import modeler
     from webui.monitor import monitor
     from webui.portal import portal
@@ -84,6 +82,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(modeler, url_prefix="/modeler")
     app.register_blueprint(monitor, url_prefix="/monitor")
     app.register_blueprint(api, url_prefix="/api/v1")
+    app.register_blueprint(health)  # /health, /ready
+    app.register_blueprint(metrics)  # /metrics
+    instrument(app.extensions["medflow"])
 
 
 _STATUS_TEXT = {
