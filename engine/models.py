@@ -104,8 +104,8 @@ class Instance(Base):
 class UserTask(Base):
     __tablename__ = "user_tasks"
     __table_args__ = (
-        Index("ix_user_tasks_queue", "status", "candidate_group", "due_at"),
-        Index("ix_user_tasks_assignee", "assignee", "status", "due_at"),
+        Index("ix_user_tasks_queue", "status", "candidate_group", "due_at", "created_at", "id"),
+        Index("ix_user_tasks_assignee", "assignee", "status", "due_at", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

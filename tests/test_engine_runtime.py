@@ -146,3 +146,27 @@ def test_answers_name_the_next_open_tasks(medflow):
     assert task["id"] == medflow.queries.tasks(business_key=started["business_key"])[0]["id"]
     done = medflow.runtime.complete(task["id"], {"decision": "approve"}, user="op")
     assert done["open_tasks"] == [] and done["status"] == "completed"
+
+
+def test_worklist_pages_by_due_time_with_a_keyset_cursor(medflow, sim_clock):
+    from datetime import timedelta
+
+    for _ in range(5):
+        medflow.runtime.start("answer_or_expire", {})  # due two hours after each start
+        sim_clock.advance(timedelta(minutes=1))
+    medflow.runtime.start("review_loop", {"applicant_name": "А"})  # another group: not in this queue
+    first = medflow.queries.tasks(groups=["clerks"], limit=3)
+    assert [t["due_at"] for t in first] == sorted(t["due_at"] for t in first)
+    last = first[-1]
+    rest = medflow.queries.tasks(groups=["clerks"], limit=3, after=(
+        datetime_of(last["due_at"]), datetime_of(last["created_at"]), last["id"]))
+    assert len(rest) == 2 and not {t["id"] for t in rest} & {t["id"] for t in first}
+    medflow.runtime.claim(first[0]["id"], "clerk1")
+    mine = medflow.queries.tasks(groups=["clerks"], assignee="clerk1")
+    assert len(mine) == 5 and len({t["id"] for t in mine}) == 5  # the claimed one listed once
+
+
+def datetime_of(text):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
