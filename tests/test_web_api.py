@@ -135,3 +135,20 @@ def test_calendar_and_clock(web) -> None:
     moved = client.post("/api/v1/clock/advance", headers=web.token("supervisor"), json={"amount": "2d"})
     assert moved.status_code == 200 and moved.json["now"].startswith("2026-04-25")
     assert client.post("/api/v1/clock/advance", headers=web.token("supervisor"), json={"amount": "soon"}).status_code == 422
+
+
+def test_task_list_pages_with_a_keyset_cursor(tmp_path) -> None:
+    from tests.web_harness import make_web as _make_web
+
+    web = _make_web(tmp_path / "paging")
+    for _ in range(3):
+        web.medflow.runtime.start("medbook_issuance", {}, actor="ivanova")
+    headers = web.token("ivanova")
+    first = web.client().get("/api/v1/tasks?limit=2", headers=headers)
+    assert first.status_code == 200 and len(first.json) == 2
+    cursor = first.headers["X-Next-After"]
+    second = web.client().get(f"/api/v1/tasks?limit=2&after={cursor}", headers=headers)
+    assert second.status_code == 200 and len(second.json) == 1 and "X-Next-After" not in second.headers
+    assert not {t["id"] for t in second.json} & {t["id"] for t in first.json}
+    bad = web.client().get("/api/v1/tasks?after=%%%not-a-cursor", headers=headers)
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "after"

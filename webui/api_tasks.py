@@ -7,6 +7,10 @@ Schema: 422 with per-field errors; 409 when someone else claimed or completed it
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import datetime
 from typing import Any
 
 from flask import jsonify, request
@@ -55,13 +59,37 @@ def tasks():  # type: ignore[no-untyped-def]
         groups, assignee = list(who.groups), who.username
     elif who.role == "applicant":
         groups = [APPLICANT_GROUP]
+    limit = _int_arg("limit", 50, 1, 500)
     rows = medflow().queries.tasks(
         groups=groups, assignee=assignee, overdue=request.args.get("overdue") in ("1", "true"),
         process_key=request.args.get("process_key") or None, business_key=request.args.get("business_key") or None,
-        status=status, limit=_int_arg("limit", 50, 1, 500))
+        status=status, limit=limit, after=_cursor_arg(request.args.get("after")))
+    # The cursor is the last row the query returned, before the filters below, so no task is skipped.
+    next_after = _cursor(rows[-1]) if len(rows) == limit else None
     if request.args.get("assignee"):
         rows = [t for t in rows if t.get("assignee") == request.args["assignee"]]
-    return jsonify([t for t in rows if _visible(who, t)])
+    response = jsonify([t for t in rows if _visible(who, t)])
+    if next_after:
+        response.headers["X-Next-After"] = next_after
+    return response
+
+
+def _cursor(row: dict[str, Any]) -> str:
+    """An opaque keyset cursor: the sort key of the last row of a page."""
+    raw = json.dumps([row["due_at"], row["created_at"], row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_arg(text: str | None) -> tuple[Any, Any, str] | None:
+    if not text:
+        return None
+    try:
+        due, created, task_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        return (datetime.fromisoformat(due) if due else None, datetime.fromisoformat(created), str(task_id))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValidationFailed("after: неверный курсор страницы", errors=[
+            {"field": "after", "message": "передайте значение заголовка X-Next-After предыдущей страницы",
+             "code": "cursor"}]) from exc
 
 
 @api.get("/tasks/<task_id>")

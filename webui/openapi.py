@@ -141,7 +141,8 @@ def _paths() -> dict[str, Any]:
                 _query("status", {"enum": ["open", "completed", "cancelled"]}), _query("process_key", {"type": S}),
                 _query("business_key", {"type": S}), _query("assignee", {"type": S}),
                 _query("overdue", {"enum": ["1", "0", "true", "false"]}),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500})])},
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                _query("after", {"type": S, "description": "X-Next-After of the previous page (keyset cursor)"})])},
         "/tasks/{task_id}": {"get": _op("Задача со схемой формы", {"200": _json(_ref("Task")), **_errors(404)},
                                         parameters=task_path)},
         "/tasks/{task_id}/form": {"get": _op("Схема и UI-схема формы задачи", {"200": _json({
