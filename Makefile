@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n1)
 
-.PHONY: screenshots soak run test setup venv db postgres chromium fonts web-assets lint bench clean
+.PHONY: screenshots soak soak-http run test setup venv db postgres chromium fonts web-assets lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "нужен Python 3.11 ($(PY))"; exit 1; }
@@ -74,6 +74,10 @@ screenshots: venv web-assets fonts chromium
 soak: venv postgres
 	MEDFLOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
 		$(BIN)/pytest -q -p no:cacheprovider -m soak
+
+# 30 minutes of a steady applicant/operator mix over HTTP (SOAK_MINUTES to change it).
+soak-http: venv postgres
+	$(BIN)/python -m benchmarks.soak
 
 bench: venv postgres
 	$(BIN)/python -m benchmarks.run

@@ -1,0 +1,189 @@
+"""`make soak-http`: a steady mix of applicants and operators against gunicorn + PostgreSQL on
+loopback for SOAK_MINUTES (default 30), then one verdict: zero 5xx, latency and memory flat.
+
+Applicants submit medical-book applications (two uploads, start, the form) and resubmit when an
+operator asked for a correction; operators take tasks from their queue and approve or request a
+correction; a supervisor lists applications. Latency is compared between the first and the last
+third of the run, the server's resident memory between the first and the last sample.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.environment import (
+    engine_for,
+    medbook_form,
+    postgres_database,
+    register_people,
+    subprocess_env,
+)
+from benchmarks.http_bench import _tokens
+from benchmarks.processes import Server, peak_rss_mb
+from benchmarks.report import percentile
+from handlers.scenarios.samples import sample_file
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.samples: list[tuple[float, float, int]] = []  # (when, seconds, status)
+        self.failures: list[str] = []
+        self.counts: dict[str, int] = {}
+
+    def done(self, what: str, response: httpx.Response | None) -> None:
+        if response is not None and response.status_code == 200:
+            with self.lock:
+                self.counts[what] = self.counts.get(what, 0) + 1
+
+    def call(self, http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            with self.lock:
+                self.failures.append(f"{method} {path}: {type(exc).__name__}")
+            return None
+        with self.lock:
+            self.samples.append((time.monotonic(), time.perf_counter() - started, response.status_code))
+            if response.status_code >= 500:
+                self.failures.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
+        return response
+
+
+def applicant(base: str, token: str, people: list[dict[str, Any]], rec: Recorder, until: float) -> None:
+    pdf, jpeg = sample_file("pdf"), sample_file("jpeg", dpi=300)
+    mine: list[str] = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        while time.monotonic() < until:
+            person = random.choice(people)
+            docs = [rec.call(http, "POST", "/api/v1/documents", files={"file": f}) for f in
+                    (("passport.pdf", pdf, "application/pdf"), ("oms.jpg", jpeg, "image/jpeg"))]
+            started = rec.call(http, "POST", "/api/v1/instances", json={"process_key": "medbook_issuance", "data": {}})
+            if started is not None and started.status_code == 201 and all(d is not None and d.status_code == 201 for d in docs):
+                body = started.json()
+                form = medbook_form(person, {"passport_scan": docs[0].json()["id"], "oms_scan": docs[1].json()["id"]})
+                rec.done("submitted", rec.call(http, "POST", f"/api/v1/tasks/{body['open_tasks'][0]['id']}/complete",
+                                               json={"data": form}))
+                mine.append(body["business_key"])
+            for key in random.sample(mine, min(3, len(mine))):
+                found = rec.call(http, "GET", f"/api/v1/instances/{key}")
+                if found is not None and found.status_code == 200 and "resubmission" in found.json().get("waiting_for_messages", []):
+                    fresh = rec.call(http, "POST", "/api/v1/documents", files={"file": ("passport2.pdf", pdf, "application/pdf")})
+                    if fresh is not None and fresh.status_code == 201:
+                        rec.done("resubmitted", rec.call(http, "POST", "/api/v1/messages", json={
+                            "name": "resubmission", "business_key": key,
+                            "data": {"corrections": {"documents": {"passport_scan": fresh.json()["id"]}}}}))
+
+
+def operator(base: str, token: str, rec: Recorder, until: float) -> None:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        while time.monotonic() < until:
+            page = rec.call(http, "GET", "/api/v1/tasks?limit=20")
+            tasks = [t for t in (page.json() if page is not None and page.status_code == 200 else [])
+                     if t["element_id"] == "review" and not t.get("assignee")]
+            if not tasks:
+                time.sleep(0.5)
+                continue
+            task = random.choice(tasks)
+            claimed = rec.call(http, "POST", f"/api/v1/tasks/{task['id']}/claim")
+            if claimed is None or claimed.status_code != 200:
+                continue  # the other operator took it: a 409 is the expected answer
+            decision = ({"decision": "approve"} if random.random() < 0.7 else
+                        {"decision": "request_correction", "items": ["documents.passport_scan"],
+                         "reason": "Скан паспорта нечитаем"})
+            rec.done("decided", rec.call(http, "POST", f"/api/v1/tasks/{task['id']}/complete", json={"data": decision}))
+
+
+def supervisor(base: str, token: str, rec: Recorder, until: float) -> None:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        while time.monotonic() < until:
+            rec.call(http, "GET", "/api/v1/instances?limit=50")
+            time.sleep(1.0)
+
+
+def main() -> None:
+    minutes = float(os.environ.get("SOAK_MINUTES", "30"))
+    with tempfile.TemporaryDirectory(prefix="medflow-soak-") as tmp_name, postgres_database("medflow_soak") as url:
+        tmp = Path(tmp_name)
+        medflow = engine_for(url, tmp)
+        try:
+            applicants = _tokens(medflow, "applicant", "soak_applicant", 6)
+            operators = _tokens(medflow, "operator", "soak_operator", 2, ("medbook_operators",))
+            (boss,) = _tokens(medflow, "supervisor", "soak_supervisor", 1)
+            people = register_people(medflow, 60, seed=7)
+        finally:
+            medflow.db.dispose()
+        server = Server(subprocess_env(url, tmp), tmp / "gunicorn-soak.log", gunicorn_workers=2)
+        rec, rss = Recorder(), []
+        try:
+            server.wait_ready()
+            start = time.monotonic()
+            until = start + minutes * 60
+            threads = [threading.Thread(target=applicant, args=(server.base, t, people[i::6], rec, until), daemon=True)
+                       for i, t in enumerate(applicants)]
+            threads += [threading.Thread(target=operator, args=(server.base, t, rec, until), daemon=True) for t in operators]
+            threads.append(threading.Thread(target=supervisor, args=(server.base, boss, rec, until), daemon=True))
+            for thread in threads:
+                thread.start()
+            while time.monotonic() < until:
+                time.sleep(min(15.0, max(0.0, until - time.monotonic())))
+                rss.append(max([peak_rss_mb(server.pid)] + [current_rss_mb(pid) for pid in _workers(server)]))
+            for thread in threads:
+                thread.join(timeout=120)
+        finally:
+            server.stop()
+    report(rec, rss, start, minutes)
+
+
+def current_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _workers(server: Server) -> list[int]:
+    from benchmarks.processes import children
+
+    return children(server.pid)
+
+
+def report(rec: Recorder, rss: list[float], start: float, minutes: float) -> None:
+    third = minutes * 60 / 3
+    first = [s for when, s, _ in rec.samples if when - start < third]
+    last = [s for when, s, _ in rec.samples if when - start >= 2 * third]
+    p99_first, p99_last = percentile(first, 0.99) * 1000, percentile(last, 0.99) * 1000
+    rows = [
+        ("duration (min)", f"{minutes:g}", ""),
+        ("requests", str(len(rec.samples)), ""),
+        ("applications submitted / decided / resubmitted",
+         " / ".join(str(rec.counts.get(k, 0)) for k in ("submitted", "decided", "resubmitted")), ""),
+        ("5xx and connection errors", str(len(rec.failures)), "0"),
+        ("p99 first third / last third (ms)", f"{p99_first:.0f} / {p99_last:.0f}", "last ≤ 1.5 × first + 50"),
+        ("server RSS first / last sample (MB)", f"{rss[0]:.0f} / {rss[-1]:.0f}" if rss else "-", "last ≤ 1.2 × first"),
+    ]
+    ok = (not rec.failures and p99_last <= 1.5 * p99_first + 50 and (not rss or rss[-1] <= 1.2 * rss[0]))
+    width = max(len(r[0]) for r in rows)
+    print("MedFlow soak over HTTP (gunicorn 2 workers, PostgreSQL, 6 applicants, 2 operators, 1 supervisor)")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>14}  {target}")
+    print("verdict:", "held" if ok else "NOT HELD")
+    for failure in rec.failures[:10]:
+        print("  ", failure)
+    raise SystemExit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
