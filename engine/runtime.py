@@ -22,7 +22,7 @@ from engine import clock
 from engine.errors import Conflict, MessageNotMatched, NotFound, ValidationFailed
 from engine.forms import validate_form
 from engine.instance_row import InstanceRow
-from engine.instance_store import InstanceStore
+from engine.instance_store import InstanceStore, utc
 from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
 from engine.projection_sync import forget_user_task
 from engine.projections import user_tasks
@@ -215,11 +215,11 @@ class Runtime:
                     return False
             else:
                 workflow.refresh_timers()
-            lateness_ms = int((now - as_utc(job.due_at)).total_seconds() * 1000)
+            lateness_ms = int((now - utc(job.due_at)).total_seconds() * 1000)
             session.execute(update(Job).where(Job.id == job_id).values(
                 status="done", fired_at=now, lateness_ms=lateness_ms, lease_owner=worker))
             self.store.audit(session, row.id, worker, f"{job.kind}_fired", job.element_id, None, None,
-                             {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
+                             {"due_at": utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
             self.store.finish_step(session, row, workflow, worker)
             return True
 
@@ -230,7 +230,7 @@ class Runtime:
         now = clock.now()
         if job.status != "waiting" or job.due_at > now:
             return False
-        lateness_ms = int((now - as_utc(job.due_at)).total_seconds() * 1000)
+        lateness_ms = int((now - utc(job.due_at)).total_seconds() * 1000)
         conn.execute(update(Job).where(Job.id == job.id).values(
             status="done", fired_at=now, lateness_ms=lateness_ms, lease_owner=worker))
         schedule_next(session, job)
@@ -240,7 +240,7 @@ class Runtime:
         row, workflow = self.store.create(session, definition, {}, actor=worker)
         mark_start_fired(workflow)
         self.store.audit(session, row.id, worker, "start_timer_fired", job.element_id, None, None,
-                         {"due_at": as_utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
+                         {"due_at": utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
         self.store.finish_step(session, row, workflow, worker)
         return True
 
@@ -328,10 +328,5 @@ def _set_task(session: Session, task_id: str, **values: Any) -> None:
     session.connection().execute(update(UserTask).where(UserTask.id == task_id).values(**values))
 
 
-def as_utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=clock.UTC)
-
-
 def clock_text(value: datetime) -> str:
-    return as_utc(value).strftime("%d.%m.%Y %H:%M UTC")
+    return utc(value).strftime("%d.%m.%Y %H:%M UTC")
