@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.models import Sequence
+
+_BUMP = (update(Sequence).where(Sequence.name == bindparam("sequence"))
+         .values(value=Sequence.value + 1).returning(Sequence.value))
 
 
 def allocate_business_key(session: Session, prefix: str, year: int) -> str:
@@ -17,11 +20,8 @@ def allocate_business_key(session: Session, prefix: str, year: int) -> str:
     """
     name = f"{prefix}-{year}"
     for _ in range(3):
-        result = session.execute(
-            update(Sequence).where(Sequence.name == name).values(value=Sequence.value + 1)
-        )
-        if result.rowcount:
-            value = session.scalar(select(Sequence.value).where(Sequence.name == name))
+        value = session.connection().scalar(_BUMP, {"sequence": name})
+        if value is not None:
             return f"{name}-{value:06d}"
         try:
             with session.begin_nested():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -73,6 +73,10 @@ def bundle_hash(files: dict[str, bytes]) -> str:
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     return digest.hexdigest()
+
+
+_LATEST = (select(Definition).where(Definition.process_key == bindparam("process_key"))
+           .order_by(Definition.version.desc()).limit(1))
 
 
 class DefinitionStore:
@@ -163,9 +167,7 @@ class DefinitionStore:
         return DeployResult(key, name, version, digest, True)
 
     def latest(self, session: Session, key: str) -> Definition | None:
-        return session.scalar(
-            select(Definition).where(Definition.process_key == key).order_by(Definition.version.desc()).limit(1)
-        )
+        return session.scalar(_LATEST, {"process_key": key})
 
     def parsed(self, session: Session, digest: str) -> ParsedBundle:
         bundle = self._parsed.get(digest)

@@ -1,7 +1,9 @@
 """An instance row as a plain object, read and written with SQL (not the ORM) on the hot path.
 
 Statements go straight to the session's connection: the ORM's per-statement bookkeeping
-cost more than the statements themselves.
+cost more than the statements themselves. They are built once, with bound parameters, because
+building a 16-column SELECT cost ~5× more than running it; a prebuilt statement also keeps its
+cache key, so SQLAlchemy finds the compiled SQL without walking the statement again.
 
 Saving is an UPDATE guarded by the version read under the row lock: if another writer got there
 first the UPDATE matches nothing and the step fails with a conflict instead of overwriting.
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
@@ -45,28 +47,33 @@ _COLUMNS = [f.name for f in fields(InstanceRow)]
 _MUTABLE = ["status", "portal_status", "state", "state_size", "next_due_at", "last_error", "step_count",
             "updated_at", "completed_at"]
 
+_SELECT = select(*(_TABLE.c[name] for name in _COLUMNS)).where(_TABLE.c.id == bindparam("row_id"))
+_SELECT_FOR_UPDATE = _SELECT.with_for_update()
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_UPDATE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("old_version"))
+    .values(version=bindparam("new_version"), **{name: bindparam(f"new_{name}") for name in _MUTABLE})
+)
+
 
 def read_row(session: Session, instance_id: int, for_update: bool) -> InstanceRow | None:
-    query = select(*(_TABLE.c[name] for name in _COLUMNS)).where(_TABLE.c.id == instance_id)
-    if for_update:
-        query = query.with_for_update()
-    found = session.connection().execute(query).mappings().first()
+    query = _SELECT_FOR_UPDATE if for_update else _SELECT
+    found = session.connection().execute(query, {"row_id": instance_id}).mappings().first()
     return InstanceRow(**found) if found else None
 
 
 def insert_row(session: Session, **values: object) -> InstanceRow:
     values = {"state": "", "state_size": 0, "version": 1, "step_count": 0, "portal_status": None,
               "next_due_at": None, "last_error": None, "completed_at": None, **values}
-    new_id = session.connection().execute(insert(_TABLE).values(**values).returning(_TABLE.c.id)).scalar_one()
+    new_id = session.connection().execute(_INSERT, values).scalar_one()
     return InstanceRow(id=new_id, **{k: values[k] for k in _COLUMNS if k != "id"})
 
 
 def write_row(session: Session, row: InstanceRow) -> None:
-    result = session.connection().execute(
-        update(_TABLE)
-        .where(_TABLE.c.id == row.id, _TABLE.c.version == row.version)
-        .values(version=row.version + 1, **{name: getattr(row, name) for name in _MUTABLE})
-    )
+    params = {f"new_{name}": getattr(row, name) for name in _MUTABLE}
+    params.update(row_id=row.id, old_version=row.version, new_version=row.version + 1)
+    result = session.connection().execute(_UPDATE, params)
     if result.rowcount != 1:
         raise Conflict(f"Заявление {row.business_key} изменено другим процессом; повторите действие")
     row.version += 1

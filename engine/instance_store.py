@@ -16,7 +16,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
@@ -35,6 +35,14 @@ from engine.stepper import run_steps
 from engine.workflow_cache import WorkflowCache
 
 StatusListener = Callable[[Session, InstanceRow, str | None, str], None]
+
+# Built once (building cost more than running them; see engine.instance_row).
+_INSTANCE = bindparam("b_instance")
+_CANCEL_OPEN_TASKS = (update(UserTask).where(UserTask.instance_id == _INSTANCE, UserTask.status == "open")
+                      .values(status="cancelled"))
+_CANCEL_WAITING_JOBS = update(Job).where(Job.instance_id == _INSTANCE, Job.status == "waiting").values(status="cancelled")
+_DROP_SUBSCRIPTIONS = delete(MessageSubscription).where(MessageSubscription.instance_id == _INSTANCE)
+_OPEN_INCIDENT = select(Incident.id).where(Incident.instance_id == _INSTANCE, Incident.status == "open").limit(1)
 
 
 class InstanceStore:
@@ -165,9 +173,8 @@ class InstanceStore:
         if workflow.is_completed():
             self.close(session, row, "completed", "engine", workflow=workflow)
         elif report.failures or row.status == "incident":
-            has_incident = session.scalar(
-                select(Incident.id).where(Incident.instance_id == row.id, Incident.status == "open").limit(1)
-            )
+            session.flush()  # the incident just added above
+            has_incident = session.connection().scalar(_OPEN_INCIDENT, {"b_instance": row.id})
             row.status = "incident" if has_incident else "running"
         new_jobs = any(f.retry_at is not None for f in report.failures)
         sync_projections(session, row, workflow, self.audit, new_jobs=new_jobs)
@@ -193,17 +200,16 @@ class InstanceStore:
         old, row.status = row.status, status
         row.completed_at = clock.now()
         had_jobs, row.next_due_at = row.next_due_at is not None, None
-        conn = session.connection()
+        conn, params = session.connection(), {"b_instance": row.id}
         # What the saved projections hold (unknown without the loaded workflow: then clean all).
         before = getattr(workflow, SNAPSHOT_ATTR, None)
         # Also on completion: a terminate end event leaves other branches' tasks open.
         if before is None or before.user_tasks:
-            conn.execute(update(UserTask).where(UserTask.instance_id == row.id, UserTask.status == "open")
-                         .values(status="cancelled"))
+            conn.execute(_CANCEL_OPEN_TASKS, params)
         if had_jobs:  # next_due_at is the earliest waiting job: without it there is none
-            conn.execute(update(Job).where(Job.instance_id == row.id, Job.status == "waiting").values(status="cancelled"))
+            conn.execute(_CANCEL_WAITING_JOBS, params)
         if before is None or before.subscriptions:
-            conn.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == row.id))
+            conn.execute(_DROP_SUBSCRIPTIONS, params)
         self.audit(session, row.id, actor, f"instance_{status}", None, old, status, {"reason": reason} if reason else None)
 
     # --- messages ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -24,6 +24,24 @@ from engine.projections import LiveTimer, subscriptions, timers, user_tasks
 
 Audit = Callable[..., None]
 SNAPSHOT_ATTR = "_medflow_snapshot"
+
+# Built once: building a statement cost more than running it (see engine.instance_row).
+_INSTANCE = bindparam("b_instance")
+_TASK_IDS = bindparam("b_tasks", expanding=True)
+_CANCEL_TIMERS = (update(Job).where(Job.instance_id == _INSTANCE, Job.kind == "timer", Job.status == "waiting",
+                                    Job.task_id.in_(_TASK_IDS)).values(status="cancelled"))
+_INSERT_JOBS = insert(Job)
+_MOVE_TIMER = (update(Job).where(Job.instance_id == _INSTANCE, Job.task_id == bindparam("b_task"),
+                                 Job.status == "waiting").values(due_at=bindparam("b_due_at")))
+_NEXT_DUE = (select(Job.due_at).where(Job.instance_id == _INSTANCE, Job.status == "waiting")
+             .order_by(Job.due_at).limit(1))
+_OPEN_TASK_ELEMENTS = select(UserTask.id, UserTask.element_id).where(UserTask.id.in_(_TASK_IDS),
+                                                                     UserTask.status == "open")
+_CANCEL_TASKS = update(UserTask).where(UserTask.id.in_(_TASK_IDS), UserTask.status == "open").values(status="cancelled")
+_INSERT_TASKS = insert(UserTask)
+_DROP_SUBSCRIPTIONS = delete(MessageSubscription).where(MessageSubscription.instance_id == _INSTANCE,
+                                                        MessageSubscription.task_id.in_(_TASK_IDS))
+_INSERT_SUBSCRIPTIONS = insert(MessageSubscription)
 
 
 @dataclass
@@ -83,14 +101,10 @@ def _sync_timers(
     live_by_id = {t.task_id: t for t in live}
     gone = [task_id for task_id in before.timers if task_id not in live_by_id]
     if gone:
-        session.connection().execute(
-            update(Job)
-            .where(Job.instance_id == row.id, Job.kind == "timer", Job.status == "waiting", Job.task_id.in_(gone))
-            .values(status="cancelled")
-        )
+        session.connection().execute(_CANCEL_TIMERS, {"b_instance": row.id, "b_tasks": gone})
     added = [t for t in live if t.task_id not in before.timers]
     if added:
-        session.connection().execute(insert(Job), [
+        session.connection().execute(_INSERT_JOBS, [
             {"instance_id": row.id, "kind": "timer", "task_id": t.task_id, "element_id": t.element_id,
              "due_at": t.due_at, "expression": t.expression, "calendar": "ru", "status": "waiting",
              "attempts": 0, "created_at": now}
@@ -99,16 +113,11 @@ def _sync_timers(
     for timer in live:
         previous = before.timers.get(timer.task_id)
         if previous is not None and previous != timer.due_at:  # a cycle timer moved on
-            session.connection().execute(
-                update(Job)
-                .where(Job.instance_id == row.id, Job.task_id == timer.task_id, Job.status == "waiting")
-                .values(due_at=timer.due_at)
-            )
+            session.connection().execute(_MOVE_TIMER, {"b_instance": row.id, "b_task": timer.task_id,
+                                                       "b_due_at": timer.due_at})
     if gone or added or new_jobs or live or row.next_due_at is not None:
         session.flush()
-        row.next_due_at = session.scalar(
-            select(Job.due_at).where(Job.instance_id == row.id, Job.status == "waiting").order_by(Job.due_at).limit(1)
-        )
+        row.next_due_at = session.connection().scalar(_NEXT_DUE, {"b_instance": row.id})
 
 
 def _sync_user_tasks(
@@ -119,11 +128,8 @@ def _sync_user_tasks(
     live_ids = {t.task_id for t in live}
     gone = sorted(before.user_tasks - live_ids)
     if gone:
-        elements = dict(session.connection().execute(
-            select(UserTask.id, UserTask.element_id).where(UserTask.id.in_(gone), UserTask.status == "open")
-        ).all())
-        session.connection().execute(update(UserTask).where(UserTask.id.in_(gone), UserTask.status == "open")
-                        .values(status="cancelled"))
+        elements = dict(session.connection().execute(_OPEN_TASK_ELEMENTS, {"b_tasks": gone}).all())
+        session.connection().execute(_CANCEL_TASKS, {"b_tasks": gone})
         for task_id, element_id in elements.items():
             audit(session, row.id, "engine", "task_cancelled", element_id, None, None, {"task_id": task_id})
     rows = []
@@ -151,7 +157,7 @@ def _sync_user_tasks(
         audit(session, row.id, "engine", "task_created", item.element_id, None, item.name,
               {"task_id": item.task_id, "due_at": due.isoformat() if due else None})
     if rows:
-        session.connection().execute(insert(UserTask), rows)
+        session.connection().execute(_INSERT_TASKS, rows)
 
 
 def _sync_subscriptions(
@@ -160,11 +166,10 @@ def _sync_subscriptions(
     live = {(s.task_id, s.message_name): s for s in subscriptions(workflow)}
     gone = [task_id for task_id, _name in before.subscriptions - set(live)]
     if gone:
-        session.connection().execute(delete(MessageSubscription).where(
-            MessageSubscription.instance_id == row.id, MessageSubscription.task_id.in_(gone)))
+        session.connection().execute(_DROP_SUBSCRIPTIONS, {"b_instance": row.id, "b_tasks": gone})
     added = [s for key, s in live.items() if key not in before.subscriptions]
     if added:
-        session.connection().execute(insert(MessageSubscription), [
+        session.connection().execute(_INSERT_SUBSCRIPTIONS, [
             {"instance_id": row.id, "business_key": row.business_key, "message_name": s.message_name,
              "task_id": s.task_id, "element_id": s.element_id, "created_at": now}
             for s in added

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -73,12 +73,12 @@ class Runtime:
     # --- user tasks ------------------------------------------------------------------------
 
     def _open_task(self, session: Session, task_id: str) -> tuple[Any, InstanceRow]:
-        instance_id = session.connection().scalar(select(UserTask.instance_id).where(UserTask.id == task_id))
+        instance_id = session.connection().scalar(_TASK_INSTANCE, {"task_id": task_id})
         if instance_id is None:
             raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
         # Read the task only under the instance lock, so a concurrent completion is seen.
         row = self.store.lock(session, instance_id)
-        task = session.connection().execute(select(*_TASK_COLUMNS).where(UserTask.id == task_id)).one()
+        task = session.connection().execute(_TASK_ROW, {"task_id": task_id}).one()
         if task.status != "open":
             who = f": {task.completed_by}" if task.completed_by else ""
             when = f" ({clock_text(task.completed_at)})" if task.completed_at else ""
@@ -197,27 +197,26 @@ class Runtime:
         """Fire a due timer or retry; idempotent — a job already done is skipped."""
         with self.db.write() as session:
             conn = session.connection()
-            job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job_id, Job.status == "waiting")).first()
+            job = conn.execute(_WAITING_JOB, {"job_id": job_id}).first()
             if job is None:
                 return False
             if job.kind == "start":
                 return self._fire_start(session, job, worker)
             row = self.store.lock(session, job.instance_id)
             if self.db.is_postgres:  # read it again under the row lock: another worker may have fired it
-                job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job_id)).one()
+                job = conn.execute(_JOB, {"job_id": job_id}).one()
             now = clock.now()
             if job.status != "waiting" or job.due_at > now or row.status in ("completed", "cancelled"):
                 return False
             workflow = self.store.load(session, row)
             if job.kind == "retry":
                 if reactivate(workflow, job.task_id, reset_attempts=False) is None:
-                    session.execute(update(Job).where(Job.id == job_id).values(status="cancelled"))
+                    conn.execute(_CANCEL_JOB, {"job_id": job_id})
                     return False
             else:
                 workflow.refresh_timers()
             lateness_ms = int((now - utc(job.due_at)).total_seconds() * 1000)
-            session.execute(update(Job).where(Job.id == job_id).values(
-                status="done", fired_at=now, lateness_ms=lateness_ms, lease_owner=worker))
+            conn.execute(_JOB_DONE, {"job_id": job_id, "b_fired_at": now, "b_lateness": lateness_ms, "worker": worker})
             self.store.audit(session, row.id, worker, f"{job.kind}_fired", job.element_id, None, None,
                              {"due_at": utc(job.due_at).isoformat(), "lateness_ms": lateness_ms})
             self.store.finish_step(session, row, workflow, worker)
@@ -226,13 +225,12 @@ class Runtime:
     def _fire_start(self, session: Session, job: Any, worker: str) -> bool:
         conn = session.connection()
         if self.db.is_postgres:  # two workers: only the one holding the row lock starts the instance
-            job = conn.execute(select(*_JOB_COLUMNS).where(Job.id == job.id).with_for_update()).one()
+            job = conn.execute(_JOB.with_for_update(), {"job_id": job.id}).one()
         now = clock.now()
         if job.status != "waiting" or job.due_at > now:
             return False
         lateness_ms = int((now - utc(job.due_at)).total_seconds() * 1000)
-        conn.execute(update(Job).where(Job.id == job.id).values(
-            status="done", fired_at=now, lateness_ms=lateness_ms, lease_owner=worker))
+        conn.execute(_JOB_DONE, {"job_id": job.id, "b_fired_at": now, "b_lateness": lateness_ms, "worker": worker})
         schedule_next(session, job)
         definition = self.definitions.latest(session, job.process_key)
         if definition is None:
@@ -267,26 +265,34 @@ class Runtime:
         """Lease up to ``limit`` due jobs; PostgreSQL skips rows another worker holds."""
         now = clock.now()
         with self.db.write() as session:
-            query = (
-                select(Job)
-                .where(Job.status == "waiting", Job.due_at < now)
-                .where((Job.lease_until.is_(None)) | (Job.lease_until < now))
-                .order_by(Job.due_at)
-                .limit(limit)
-            )
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            jobs = list(session.scalars(query))
-            for job in jobs:
-                job.lease_owner, job.lease_until = worker, now + timedelta(seconds=lease_seconds)
-                job.attempts += 1
-            return [job.id for job in jobs]
+            conn = session.connection()
+            query = _DUE_JOBS_SKIP_LOCKED if self.db.is_postgres else _DUE_JOBS
+            ids = list(conn.scalars(query, {"now": now, "limit": limit}))
+            if ids:
+                conn.execute(_LEASE_JOBS, {"ids": ids, "worker": worker,
+                                           "until": now + timedelta(seconds=lease_seconds)})
+            return ids
 
 
 _TASK_COLUMNS = (UserTask.id, UserTask.instance_id, UserTask.name, UserTask.element_id, UserTask.status,
                  UserTask.assignee, UserTask.form_schema, UserTask.completed_by, UserTask.completed_at)
+# Built once (building cost more than running them; see engine.instance_row).
+_TASK_INSTANCE = select(UserTask.instance_id).where(UserTask.id == bindparam("task_id"))
+_TASK_ROW = select(*_TASK_COLUMNS).where(UserTask.id == bindparam("task_id"))
+_TASK_UPDATES: dict[frozenset[str], Any] = {}
 _JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at,
                 Job.process_key, Job.payload, Job.expression)
+_JOB = select(*_JOB_COLUMNS).where(Job.id == bindparam("job_id"))
+_WAITING_JOB = _JOB.where(Job.status == "waiting")
+_CANCEL_JOB = update(Job).where(Job.id == bindparam("job_id")).values(status="cancelled")
+_JOB_DONE = update(Job).where(Job.id == bindparam("job_id")).values(
+    status="done", fired_at=bindparam("b_fired_at"), lateness_ms=bindparam("b_lateness"), lease_owner=bindparam("worker"))
+_DUE_JOBS = (select(Job.id).where(Job.status == "waiting", Job.due_at < bindparam("now"))
+             .where(Job.lease_until.is_(None) | (Job.lease_until < bindparam("now")))
+             .order_by(Job.due_at).limit(bindparam("limit")))
+_DUE_JOBS_SKIP_LOCKED = _DUE_JOBS.with_for_update(skip_locked=True)
+_LEASE_JOBS = update(Job).where(Job.id.in_(bindparam("ids", expanding=True))).values(
+    lease_owner=bindparam("worker"), lease_until=bindparam("until"), attempts=Job.attempts + 1)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -325,7 +331,12 @@ def _open_tasks(workflow: BpmnWorkflow) -> list[dict[str, Any]]:
 
 
 def _set_task(session: Session, task_id: str, **values: Any) -> None:
-    session.connection().execute(update(UserTask).where(UserTask.id == task_id).values(**values))
+    statement = _TASK_UPDATES.get(frozenset(values))
+    if statement is None:
+        statement = update(UserTask).where(UserTask.id == bindparam("task_id")).values(
+            **{name: bindparam(f"new_{name}") for name in values})
+        _TASK_UPDATES[frozenset(values)] = statement
+    session.connection().execute(statement, {"task_id": task_id, **{f"new_{k}": v for k, v in values.items()}})
 
 
 def clock_text(value: datetime) -> str:
