@@ -26,15 +26,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM) in MiB; 0 when it is gone."""
+def _status_mb(pid: int, field: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM) in MiB; 0 when it is gone."""
+    return _status_mb(pid, "VmHWM")
+
+
+def current_rss_mb(pid: int) -> float:
+    """The process's resident set now (VmRSS) in MiB; 0 when it is gone."""
+    return _status_mb(pid, "VmRSS")
 
 
 def children(pid: int) -> list[int]:

@@ -90,7 +90,7 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
         retry_delays=[int(d) for d in settings.get("retry.delays", [10, 60, 300])],
         key_prefixes=dict(settings.get("business_keys.prefixes", {}) or {}),
         default_prefix=str(settings.get("business_keys.default_prefix", "ЗВ")),
-        cache_size=int(settings.get("engine.workflow_cache", 2000)),
+        cache_size=int(settings.get("engine.workflow_cache", 500)),
         max_result_bytes=int(settings.get("handlers.max_result_kb", 256)) * 1024,
     )
     definitions.deploy_listeners.append(lambda session, definition, bundle: schedule_on_deploy(

@@ -54,7 +54,7 @@ class InstanceStore:
         retry_delays: list[int],
         key_prefixes: dict[str, str],
         default_prefix: str,
-        cache_size: int = 2000,
+        cache_size: int = 500,
         max_result_bytes: int = 256 * 1024,
     ) -> None:
         self.max_result_bytes = max_result_bytes

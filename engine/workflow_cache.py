@@ -36,6 +36,9 @@ class WorkflowCache:
             session.info.setdefault(_PENDING, []).append((self, instance_id, version, workflow))
 
     def _put(self, instance_id: int, version: int, workflow: Any) -> None:
+        # The script engine's call context holds the finished step's session and row: a cached
+        # workflow must not keep them alive (load() gives it a fresh engine anyway).
+        workflow.script_engine = None
         with self._lock:
             self._entries[instance_id] = (version, workflow)
             self._entries.move_to_end(instance_id)

@@ -170,3 +170,21 @@ def datetime_of(text):
     from datetime import datetime
 
     return datetime.fromisoformat(text)
+
+
+def test_cached_workflows_do_not_keep_their_steps_sessions_alive(medflow):
+    """The cache holds workflows between steps; each held its finished step's session (and
+    through it the rows it touched) until a soak showed memory growing with the cache."""
+    import gc
+
+    from sqlalchemy.orm import Session
+
+    for i in range(5):
+        medflow.runtime.start("review_loop", {"applicant_name": f"А{i}"})
+    gc.collect()
+    assert len(medflow.store.cache._entries) == 5
+    assert [o for o in gc.get_objects() if isinstance(o, Session)] == []
+    # And the cached workflow is used again by the next step.
+    key = medflow.queries.instances()[0]["business_key"]
+    medflow.runtime.complete(_review_task(medflow, key)["id"], {"decision": "approve"}, user="op")
+    assert medflow.queries.instance(key)["status"] == "completed"
