@@ -146,6 +146,23 @@ def test_account_page_issues_and_revokes_tokens(web) -> None:
     assert web.accounts.account_for_token(token) is None
 
 
+def test_token_use_is_a_read_and_last_used_is_kept_to_the_minute(web) -> None:
+    now = [datetime(2026, 5, 4, 9, 0, tzinfo=UTC)]
+    accounts = Accounts(web.medflow.db, web.medflow.settings, now=lambda: now[0])
+    token = accounts.issue_token("operator1", "МИС")
+    last_used = lambda: accounts.tokens("operator1")[0]["last_used_at"]  # noqa: E731
+    assert last_used() is None
+    assert accounts.account_for_token(token).username == "operator1"
+    assert last_used() == now[0]
+    first = now[0]
+    now[0] += timedelta(seconds=30)
+    accounts.account_for_token(token)
+    assert last_used() == first  # within the minute: no write
+    now[0] += timedelta(seconds=31)
+    accounts.account_for_token(token)
+    assert last_used() == now[0]
+
+
 def test_password_change(web) -> None:
     client = web.login("ivanova")
     page = client.post_form("/account", {"action": "password", "current_password": "demo12345",
