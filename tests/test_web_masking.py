@@ -21,3 +21,13 @@ def test_monitor_shows_masked_identifiers(tmp_path):
     started = web.medflow.runtime.start("medbook_issuance", {"applicant": {"snils": "11223344595"}}, actor="petrov")
     page = web.login("supervisor").get(f"/monitor/instances/{started['business_key']}").get_data(as_text=True)
     assert "*********95" in page and "11223344595" not in page
+
+
+def test_api_masks_identifiers_for_supervision_not_for_the_applicant(tmp_path):
+    web = make_web(tmp_path)
+    key = web.medflow.runtime.start("medbook_issuance", {"applicant": {"snils": "11223344595"}},
+                                    actor="ivanova")["business_key"]
+    boss = web.client().get(f"/api/v1/instances/{key}", headers=web.token("supervisor")).get_json()
+    own = web.client().get(f"/api/v1/instances/{key}", headers=web.token("ivanova")).get_json()
+    assert boss["data"]["applicant"]["snils"] == "*********95"
+    assert own["data"]["applicant"]["snils"] == "11223344595"

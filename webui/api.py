@@ -18,6 +18,7 @@ from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.parsing import DefinitionError
 from webui import documents
 from webui.display import medflow
+from webui.masking import mask_personal
 
 api = Blueprint("api", __name__)
 PUBLIC = {"api.openapi"}
@@ -121,7 +122,9 @@ def instance_for(ref: str, who: AccountInfo, with_data: bool = True) -> dict[str
         raise NotFound(f"Заявление {ref} не найдено", instance=ref)
     instance = medflow().queries.instance(ref, with_data=with_data)
     if who.can("supervisor"):
-        return instance
+        # Supervision reads the case, not the identity numbers (152-ФЗ): the operator working it
+        # and the applicant see them in full.
+        return {**instance, "data": mask_personal(instance["data"])} if "data" in instance else instance
     if who.role == "applicant":
         if instance.get("started_by") != who.username:
             raise NotFound(f"Заявление {ref} не найдено", instance=ref)
