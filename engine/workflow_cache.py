@@ -23,6 +23,12 @@ class WorkflowCache:
         self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def resize(self, capacity: int) -> None:
+        with self._lock:
+            self.capacity = capacity
+            while len(self._entries) > max(0, capacity):
+                self._entries.popitem(last=False)
+
     def take(self, instance_id: int, version: int) -> Any | None:
         with self._lock:
             entry = self._entries.pop(instance_id, None)

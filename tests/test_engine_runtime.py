@@ -188,3 +188,5 @@ def test_cached_workflows_do_not_keep_their_steps_sessions_alive(medflow):
     key = medflow.queries.instances()[0]["business_key"]
     medflow.runtime.complete(_review_task(medflow, key)["id"], {"decision": "approve"}, user="op")
     assert medflow.queries.instance(key)["status"] == "completed"
+    medflow.store.cache.resize(2)  # what a standalone worker does (worker.workflow_cache)
+    assert len(medflow.store.cache._entries) == 2

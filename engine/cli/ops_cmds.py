@@ -91,6 +91,9 @@ def register(cli: click.Group) -> None:
         """Срабатывание таймеров и повторов из базы данных."""
         from engine.worker import Worker
 
+        # Alone, a worker fires timers on instances whose next step another process mostly
+        # takes: a large cache would only hold memory (a soak saw it grow for the whole run).
+        state.medflow.store.cache.resize(int(state.medflow.settings.get("worker.workflow_cache", 50)))
         w = Worker(state.medflow)
         if once:
             r = w.tick()
