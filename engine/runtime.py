@@ -225,7 +225,7 @@ class Runtime:
     def _fire_start(self, session: Session, job: Any, worker: str) -> bool:
         conn = session.connection()
         if self.db.is_postgres:  # two workers: only the one holding the row lock starts the instance
-            job = conn.execute(_JOB.with_for_update(), {"job_id": job.id}).one()
+            job = conn.execute(_JOB_FOR_UPDATE, {"job_id": job.id}).one()
         now = clock.now()
         if job.status != "waiting" or job.due_at > now:
             return False
@@ -283,6 +283,7 @@ _TASK_UPDATES: dict[frozenset[str], Any] = {}
 _JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at,
                 Job.process_key, Job.payload, Job.expression)
 _JOB = select(*_JOB_COLUMNS).where(Job.id == bindparam("job_id"))
+_JOB_FOR_UPDATE = _JOB.with_for_update()
 _WAITING_JOB = _JOB.where(Job.status == "waiting")
 _CANCEL_JOB = update(Job).where(Job.id == bindparam("job_id")).values(status="cancelled")
 _JOB_DONE = update(Job).where(Job.id == bindparam("job_id")).values(
