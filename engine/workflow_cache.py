@@ -26,8 +26,7 @@ class WorkflowCache:
     def resize(self, capacity: int) -> None:
         with self._lock:
             self.capacity = capacity
-            while len(self._entries) > max(0, capacity):
-                self._entries.popitem(last=False)
+            self._trim()
 
     def take(self, instance_id: int, version: int) -> Any | None:
         with self._lock:
@@ -48,8 +47,12 @@ class WorkflowCache:
         with self._lock:
             self._entries[instance_id] = (version, workflow)
             self._entries.move_to_end(instance_id)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop the least recently saved entries beyond the capacity (the caller holds the lock)."""
+        while len(self._entries) > max(0, self.capacity):
+            self._entries.popitem(last=False)
 
 
 @event.listens_for(Session, "after_commit")
