@@ -59,10 +59,12 @@ lint: venv
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	$(BIN)/medflow lint processes
 
+# Two pytest processes (the machine has 2 cores): every test has its own SQLite file or
+# PostgreSQL database and its own ports, so they do not meet; a file stays on one process.
 test: venv web-assets fonts chromium postgres
 	$(BIN)/ruff check engine handlers webui tests benchmarks
 	MEDFLOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
-		$(BIN)/pytest -q -p no:cacheprovider -m "not soak"
+		$(BIN)/pytest -q -p no:cacheprovider -m "not soak" -n 2 --dist loadfile
 
 # One table: every figure next to its ceiling or target, and its change against the committed
 # baseline. BENCH_QUICK=1 for smoke sizes (about a minute); the full run takes ~15 minutes.
