@@ -1,7 +1,7 @@
 """Firing due timers and retries from the database.
 
 A tick leases due jobs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the
-load), then fires each in its own transaction. A crash loses nothing: the lease expires and the
+load), then fires them a few per transaction (``worker.fire_batch``), each alone if a batch fails. A crash loses nothing: the lease expires and the
 job is taken again; firing is idempotent because the job row is re-checked under the instance
 lock. APScheduler runs the tick inside `medflow serve` and alone in `medflow worker`.
 """
@@ -36,6 +36,7 @@ class Worker:
         self.medflow = medflow
         self.worker_id = worker_id or medflow.worker_id
         self.batch = int(medflow.settings.get("worker.batch_size", 100))
+        self.fire_batch = max(1, int(medflow.settings.get("worker.fire_batch", 16)))
         self.lease = int(medflow.settings.get("worker.lease_seconds", 60))
         self.backoff = 0.0
         self._retry_at = 0.0
@@ -54,8 +55,8 @@ class Worker:
                 if not ids:
                     break
                 result.leased += len(ids)
-                for job_id in ids:
-                    self._fire(job_id, result)
+                for start in range(0, len(ids), self.fire_batch):
+                    self._fire_together(ids[start:start + self.fire_batch], result)
                 if len(ids) < self.batch:
                     break
             for job in self.medflow.periodic_jobs:
@@ -74,6 +75,19 @@ class Worker:
             result.errors.append(f"база данных недоступна: {exc.orig}")
             log.warning("database unavailable, backing off %.0fs", self.backoff)
         return result
+
+    def _fire_together(self, ids: list[int], result: TickResult) -> None:
+        """One transaction for the lot; if it fails, each job alone, so the failure is
+        pinned on its job and the others fire (a database outage still stops the tick)."""
+        if len(ids) > 1:
+            try:
+                result.fired += self.medflow.runtime.fire_jobs(ids, self.worker_id)
+                return
+            except Exception as exc:
+                log.info("batch of %d jobs rolled back (%s: %s); firing them one by one",
+                         len(ids), type(exc).__name__, exc)
+        for job_id in ids:
+            self._fire(job_id, result)
 
     def _fire(self, job_id: int, result: TickResult) -> None:
         try:

@@ -11,8 +11,10 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event, select, update
 
 from engine.clock import RealClock, install_clock
+from engine.models import Instance, Job
 from engine.worker import Worker
 from tests.conftest import START, _fresh_postgres
 from tests.faults.facts import audit_per_instance, instances_by_status, jobs_by_status
@@ -99,3 +101,62 @@ def test_two_worker_processes_fire_each_timer_once(postgres_server_url, tmp_path
         medflow.db.dispose()
         install_clock(RealClock())
         drop()
+
+
+def _commits_during(medflow, action) -> tuple[object, int]:
+    commits = []
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(medflow.db.write_engine, "commit", listener)
+    try:
+        return action(), len(commits)
+    finally:
+        event.remove(medflow.db.write_engine, "commit", listener)
+
+
+def test_due_timers_fire_a_batch_per_transaction(medflow, sim_clock, monkeypatch):
+    ids = _start_due(medflow, 10)
+    sim_clock.advance(timedelta(days=5))
+    monkeypatch.setattr(medflow, "periodic_jobs", [])  # they commit work of their own
+    worker = Worker(medflow, "w1")
+    worker.fire_batch = 4
+    result, commits = _commits_during(medflow, worker.tick)
+    assert result.failed == 0 and not result.errors, result
+    _assert_each_fired_once(medflow, ids)
+    # One lease, then ⌈jobs / 4⌉ batches (the shared diagrams' start timers are due too).
+    assert commits == 1 + -(-result.leased // 4), (commits, result)
+
+
+def test_a_broken_instance_in_a_batch_costs_the_others_nothing(medflow, sim_clock):
+    ids = _start_due(medflow, 6)
+    broken = ids[2]
+    with medflow.db.write() as session:  # a state no loader can read: its fire must fail
+        session.execute(update(Instance).where(Instance.id == broken).values(state="{"))
+    medflow.store.cache.resize(0)  # as after a restart: every state is read from the database
+    sim_clock.advance(timedelta(days=5))
+    result = Worker(medflow, "w1").tick()
+    assert result.failed == 1 and len(result.errors) == 1, result
+    with medflow.db.read() as session:
+        broken_job = session.execute(select(Job.id, Job.status).where(Job.instance_id == broken)).one()
+    assert f"задание {broken_job.id}" in result.errors[0]
+    assert broken_job.status == "waiting"  # leased: taken again when the lease runs out
+    fine = [i for i in ids if i != broken]
+    assert sorted(audit_per_instance(medflow, "timer_fired", PROCESS)) == fine
+    assert instances_by_status(medflow, PROCESS) == {"completed": 5, "running": 1}
+
+
+def test_two_due_jobs_of_one_instance_in_a_batch_fire_it_once(medflow, sim_clock):
+    """A second job row for the same timer (as a retried lease could leave): the batch fires the
+    first, then reads the second again under the lock and finds it cancelled with the instance."""
+    (instance_id,) = _start_due(medflow, 1)
+    with medflow.db.write() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == instance_id)).one()
+        twin = Job(**{c.key: getattr(job, c.key) for c in Job.__table__.columns if c.key != "id"})
+        session.add(twin)
+        session.flush()
+        job_ids = [job.id, twin.id]
+    sim_clock.advance(timedelta(days=5))
+    assert medflow.runtime.fire_jobs(job_ids, "w1") == 1
+    assert audit_per_instance(medflow, "timer_fired", PROCESS) == {instance_id: 1}
+    with medflow.db.read() as session:
+        statuses = sorted(session.scalars(select(Job.status).where(Job.id.in_(job_ids))))
+    assert statuses == ["cancelled", "done"]

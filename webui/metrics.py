@@ -44,7 +44,8 @@ STEPS = Counter("medflow_steps", "Engine commands (each one committed transactio
                 ["command", "outcome"], registry=PROCESS_REGISTRY)
 STEP_SECONDS = Histogram("medflow_step_duration_seconds", "Time of an engine command, from lock to commit",
                          ["command"], buckets=STEP_BUCKETS, registry=PROCESS_REGISTRY)
-COMMANDS = ("start", "complete", "claim", "unclaim", "assign", "send_message", "cancel", "fire_job", "retry_incident")
+COMMANDS = ("start", "complete", "claim", "unclaim", "assign", "send_message", "cancel", "fire_job", "fire_jobs",
+            "retry_incident")
 LATENESS_WINDOW = timedelta(minutes=5)
 LATENESS_HORIZON = timedelta(days=1)
 
@@ -68,8 +69,8 @@ def _timed(name: str, command: Callable[..., Any]) -> Callable[..., Any]:
         outcome = "error"
         try:
             result = command(*args, **kwargs)
-            # fire_job answers False for a job another worker fired first: not a step.
-            outcome = "skipped" if result is False else "ok"
+            # fire_job answers False (fire_jobs 0) when another worker fired first: not a step.
+            outcome = "skipped" if result is False or (type(result) is int and result == 0) else "ok"
             return result
         finally:
             STEPS.labels(name, outcome).inc()
