@@ -1,7 +1,8 @@
 """Connections, transactions and migrations.
 
 SQLite: WAL mode, and every write transaction starts with ``BEGIN IMMEDIATE`` so two writers
-serialize at the start instead of failing at commit with "database is locked". Reads use a second
+serialize at the start instead of failing at commit with "database is locked"; WAL checkpoints
+run in a background thread, not in commits (:mod:`engine.sqlite_checkpoint`). Reads use a second
 engine with ordinary deferred transactions so they never wait for a writer.
 PostgreSQL: one engine; writers lock the instance row with ``SELECT ... FOR UPDATE``.
 """
@@ -20,6 +21,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.sqlite_checkpoint import Checkpointer
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -32,6 +35,7 @@ class Database:
     url: str
     write_engine: Engine
     read_engine: Engine
+    checkpointer: Checkpointer | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +69,8 @@ class Database:
         self._read_factory = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
@@ -83,7 +89,7 @@ def _describe_failure(url: str, exc: Exception) -> str:
     return f"База данных недоступна ({safe}): {reason}"
 
 
-def _sqlite_engine(url: str, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, immediate: bool, checkpointer: Checkpointer | None) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -100,10 +106,14 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        if checkpointer is not None:  # commits do not checkpoint; the checkpointer's thread does
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if immediate and checkpointer is not None:
+            checkpointer.ensure_running()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -116,7 +126,9 @@ def connect(url: str, pool_size: int = 10) -> Database:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        db = Database(url, _sqlite_engine(url, True), _sqlite_engine(url, False))
+        checkpointer = Checkpointer(database) if database and database != ":memory:" else None
+        db = Database(url, _sqlite_engine(url, True, checkpointer), _sqlite_engine(url, False, checkpointer),
+                      checkpointer)
     else:
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         db = Database(url, engine, engine)
