@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
@@ -27,6 +27,7 @@ from engine.models import (
     UserTask,
 )
 from engine.projections import all_tasks
+from engine.worklist_query import page_query
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -147,50 +148,14 @@ class Queries:
               process_key: str | None = None, business_key: str | None = None, status: str = "open",
               limit: int = 50, after: tuple[Any, Any, str] | None = None) -> list[dict[str, Any]]:
         """Sorted by deadline (none last), then creation, then id; ``after`` = (due_at, created_at, id)
-        of the previous page's last row (keyset paging).
-
-        One index range scan per group / assignee / with-or-without deadline, each stopping after
-        ``limit`` rows, merged: ``group IN (...) OR assignee = me`` made the database read and sort
-        every matching row (100,000 open tasks: 62 ms instead of 6 ms).
-        """
-        t = UserTask.__table__
-
-        def part(who: Any, dated: bool) -> Any:
-            query = select(t).where(t.c.status == status, who,
-                                    t.c.due_at.is_not(None) if dated else t.c.due_at.is_(None))
-            if overdue:
-                query = query.where(t.c.due_at < clock.now())
-            if process_key:
-                query = query.where(t.c.process_key == process_key)
-            if business_key:
-                query = query.where(t.c.business_key == business_key)
-            if after is not None:
-                a_due, a_created, a_id = after
-                tie = or_(t.c.created_at > a_created, and_(t.c.created_at == a_created, t.c.id > a_id))
-                if a_due is None:
-                    if dated:
-                        return None
-                    query = query.where(tie)
-                elif dated:
-                    query = query.where(or_(t.c.due_at > a_due, and_(t.c.due_at == a_due, tie)))
-            order = [t.c.due_at, t.c.created_at, t.c.id] if dated else [t.c.created_at, t.c.id]
-            # SQLite allows ORDER BY / LIMIT in a UNION member only inside a subquery.
-            return select(query.order_by(*order).limit(limit).subquery())
-
-        whos = [t.c.candidate_group == g for g in (groups or [])]
-        if assignee is not None:
-            whos.append(t.c.assignee == assignee)
-        if groups is None and assignee is None:
-            whos = [t.c.status == status]
-        parts = [p for who in whos for p in (part(who, True), part(who, False)) if p is not None]
-        if not parts:
+        of the previous page's last row (keyset paging). See :mod:`engine.worklist_query`."""
+        query, params = page_query(groups, assignee, overdue, process_key, business_key, status, limit, after,
+                                   clock.now())
+        if query is None:
             return []
-        merged = union_all(*parts).subquery()
-        m = merged.c
-        query = select(merged).order_by(m.due_at.is_(None), m.due_at, m.created_at, m.id)
         with self.db.read() as session:
             rows, seen = [], set()
-            for row in session.connection().execute(query):
+            for row in session.connection().execute(query, params):
                 if row.id not in seen:  # a task of my group that is also assigned to me comes twice
                     seen.add(row.id)
                     rows.append(task_dict(row))
