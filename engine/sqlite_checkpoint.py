@@ -2,15 +2,15 @@
 
 By default SQLite checkpoints inside the commit that takes the WAL past 1,000 pages: that commit
 copies the pages into the database file and syncs it. In a run of steps this was about half of
-all commit time (six-step instances: 0.6 ms a commit instead of 0.3), and a stall for whichever
+all commit time (six-step instances: 0.4–0.5 ms a commit instead of 0.2), and a stall for whichever
 request happened to make that commit. Here commits never checkpoint (``wal_autocheckpoint=0``):
 a daemon thread of each process runs a PASSIVE checkpoint every ``interval`` seconds on its own
 connection. SQLite releases the GIL while it copies, so on two cores the copying runs beside the
 steps. PASSIVE waits for nobody, so while steps go on appending it never catches up, and the WAL
-would grow without end; each round therefore ends with a RESTART, which holds writers back only
-while it copies the few pages appended during the PASSIVE pass and then lets the next writer
-start the WAL from its beginning. If it cannot have the lock within ``restart_wait`` seconds it
-gives up until the next round.
+would grow without end; each round therefore ends with a RESTART, which holds new writers back
+while it copies the few pages appended during the PASSIVE pass (and waits for readers, at most
+``restart_wait`` seconds, else it gives up until the next round), so that the next writer starts
+the WAL from its beginning.
 
 The thread is started by the first write transaction of a process, so a process forked after the
 engine was built (gunicorn with ``preload_app``) starts its own instead of relying on its parent's.

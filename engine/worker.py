@@ -1,9 +1,9 @@
 """Firing due timers and retries from the database.
 
 A tick leases due jobs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the
-load), then fires them a few per transaction (``worker.fire_batch``), each alone if a batch fails. A crash loses nothing: the lease expires and the
-job is taken again; firing is idempotent because the job row is re-checked under the instance
-lock. APScheduler runs the tick inside `medflow serve` and alone in `medflow worker`.
+load), then fires them a few per transaction (``worker.fire_batch``), each alone if a batch
+fails. A crash loses nothing: the lease expires and the job is taken again; firing is idempotent
+because the job row is re-checked under the instance lock. APScheduler runs the tick inside `medflow serve` and alone in `medflow worker`.
 """
 
 from __future__ import annotations
