@@ -48,3 +48,11 @@ class MessageNotMatched(EngineError):
 class NotAllowed(EngineError):
     code = "not_allowed"
     http_status = 403
+
+
+class StateUnreadable(EngineError):
+    """The stored state of an instance cannot be read (damaged in the database): an operator's
+    matter, not the caller's; the instance stays as it is until it is restored."""
+
+    code = "state_unreadable"
+    http_status = 500

@@ -24,7 +24,7 @@ from engine.audit_log import buffer_audit
 from engine.business_keys import allocate_business_key
 from engine.db import Database
 from engine.definitions import DefinitionStore
-from engine.errors import NotFound
+from engine.errors import NotFound, StateUnreadable
 from engine.handler_registry import CallContext
 from engine.instance_row import InstanceRow, insert_row, read_row, write_row
 from engine.models import Definition, Incident, Job, MessageSubscription, UserTask
@@ -106,7 +106,13 @@ class InstanceStore:
         if workflow is None:
             bundle = self.definitions.parsed(session, self.bundle_hash(session, row))
             spec, subprocess_specs = bundle.spec_for(row.process_key)
-            workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
+            try:
+                workflow = workflow_codec.loads(row.state, spec, subprocess_specs)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # json and Spiff's converters
+                raise StateUnreadable(
+                    f"Сохранённое состояние заявления {row.business_key} повреждено и не читается "
+                    f"({type(exc).__name__}: {exc}); восстановите строку instances.id={row.id} из резервной копии",
+                    instance_id=row.id, business_key=row.business_key) from exc
             take_snapshot(workflow)
         workflow.script_engine = self._script_engine(row, session)
         return workflow

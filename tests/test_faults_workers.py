@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from engine.clock import RealClock, install_clock
+from engine.errors import StateUnreadable
 from engine.models import Instance, Job
 from engine.worker import Worker
 from tests.conftest import START, _fresh_postgres
@@ -137,7 +138,10 @@ def test_a_broken_instance_in_a_batch_costs_the_others_nothing(medflow, sim_cloc
     assert result.failed == 1 and len(result.errors) == 1, result
     with medflow.db.read() as session:
         broken_job = session.execute(select(Job.id, Job.status).where(Job.instance_id == broken)).one()
-    assert f"задание {broken_job.id}" in result.errors[0]
+    assert f"задание {broken_job.id}" in result.errors[0] and "повреждено" in result.errors[0]
+    with pytest.raises(StateUnreadable) as unreadable:  # a reader is told the same, not a parser's error
+        medflow.queries.instance(broken)
+    assert unreadable.value.details["instance_id"] == broken
     assert broken_job.status == "waiting"  # leased: taken again when the lease runs out
     fine = [i for i in ids if i != broken]
     assert sorted(audit_per_instance(medflow, "timer_fired", PROCESS)) == fine
