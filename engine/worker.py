@@ -104,7 +104,7 @@ class Worker:
             log.exception("job %s failed", job_id)
 
     def scheduler(self, blocking: bool) -> BackgroundScheduler | BlockingScheduler:
-        poll = float(self.medflow.settings.get("worker.poll_seconds", 1.0))
+        poll = float(self.medflow.settings.get("worker.poll_seconds", 0.25))
         scheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
         scheduler.add_job(self.tick, "interval", seconds=poll, max_instances=1, coalesce=True,
                           id="medflow-timers")
