@@ -287,6 +287,12 @@ class Runtime:
     def claim_due_jobs(self, worker: str, limit: int, lease_seconds: int) -> list[int]:
         """Lease up to ``limit`` due jobs; PostgreSQL skips rows another worker holds."""
         now = clock.now()
+        if not self.db.is_postgres:
+            # SQLite has one write lock for the whole database, and workers look every quarter
+            # second: an idle look must not take it from the requests.
+            with self.db.read() as session:
+                if session.connection().scalar(_DUE_JOBS, {"now": now, "limit": 1}) is None:
+                    return []
         with self.db.write() as session:
             conn = session.connection()
             query = _DUE_JOBS_SKIP_LOCKED if self.db.is_postgres else _DUE_JOBS

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import event, select, update
 
 from engine.clock import RealClock, install_clock
+from engine.definitions import collect_files
 from engine.errors import StateUnreadable
 from engine.models import Instance, Job
 from engine.worker import Worker
-from tests.conftest import START, _fresh_postgres
+from tests.conftest import DIAGRAMS, START, _fresh_postgres, make_medflow
 from tests.faults.facts import audit_per_instance, instances_by_status, jobs_by_status
 from tests.faults.interleave import Actor, Pause, wait_until_blocked
 from tests.faults.processes import cli_env, open_gate, spawn, stored_clock_medflow
@@ -125,6 +126,23 @@ def test_due_timers_fire_a_batch_per_transaction(medflow, sim_clock, monkeypatch
     _assert_each_fired_once(medflow, ids)
     # One lease, then ⌈jobs / 4⌉ batches (the shared diagrams' start timers are due too).
     assert commits == 1 + -(-result.leased // 4), (commits, result)
+
+
+def test_an_idle_look_for_due_jobs_takes_no_sqlite_write_lock(tmp_path, sim_clock, monkeypatch):
+    medflow = make_medflow(f"sqlite:///{tmp_path / 'idle.db'}", sim_clock)
+    try:
+        medflow.definitions.deploy(collect_files([DIAGRAMS]))
+        ids = _start_due(medflow, 2)
+        monkeypatch.setattr(medflow, "periodic_jobs", [])  # they commit work of their own
+        worker = Worker(medflow, "w1")
+        sim_clock.advance(timedelta(days=5))
+        result, commits = _commits_during(medflow, worker.tick)
+        assert result.fired >= 2 and commits >= 2, (result, commits)  # a due job is still leased and fired
+        _assert_each_fired_once(medflow, ids)
+        result, commits = _commits_during(medflow, worker.tick)
+        assert (result.leased, commits) == (0, 0), result
+    finally:
+        medflow.db.dispose()
 
 
 def test_a_broken_instance_in_a_batch_costs_the_others_nothing(medflow, sim_clock):
