@@ -20,7 +20,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.account_models import ROLES, Account, ApiToken
@@ -62,6 +62,15 @@ class AccountInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "full_name": self.full_name, "email": self.email,
                 "role": self.role, "groups": list(self.groups), "active": self.active}
+
+
+_TOKEN_ACCOUNT = (
+    select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.account_id, Account.username,
+           Account.full_name, Account.email, Account.role, Account.groups, Account.active, Account.locked_until,
+           Account.last_login_at)
+    .join(Account, Account.id == ApiToken.account_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 def _info(row: Account) -> AccountInfo:
@@ -243,15 +252,13 @@ class Accounts:
         if not token.startswith(TOKEN_PREFIX):
             return None
         with self.db.read() as session:
-            found = session.execute(
-                select(ApiToken.id, ApiToken.account_id, ApiToken.revoked_at, ApiToken.last_used_at)
-                .where(ApiToken.token_hash == _token_hash(token))).first()
-            if found is None or found.revoked_at is not None:
-                return None
-            row = session.get(Account, found.account_id)
-            if row is None or not row.active:
-                return None
-            info = _info(row)
+            # One statement, columns only: this runs before every API request.
+            found = session.execute(_TOKEN_ACCOUNT, {"token_hash": _token_hash(token)}).first()
+        if found is None or found.revoked_at is not None or not found.active:
+            return None
+        info = AccountInfo(found.account_id, found.username, found.full_name, found.email, found.role,
+                           tuple(found.groups or ()), found.active, _aware(found.locked_until),
+                           _aware(found.last_login_at))
         now = self.now()
         if found.last_used_at is None or now - _aware(found.last_used_at) >= TOKEN_TOUCH_EVERY:
             with self.db.write() as session:

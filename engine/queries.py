@@ -175,6 +175,25 @@ class Queries:
             result["ui_schema"] = self.store.definitions.form(session, digest, task.form_ui_schema)
             return result
 
+    def task_access(self, task_id: str) -> dict[str, Any]:
+        """What deciding who may act on a task needs, in one statement: claim and complete run it
+        before the engine loads anything (the full :meth:`task` also reads the forms)."""
+        query = (select(UserTask.candidate_group, UserTask.assignee, UserTask.business_key, Instance.started_by)
+                 .join(Instance, Instance.id == UserTask.instance_id).where(UserTask.id == task_id))
+        with self.db.read() as session:
+            found = session.execute(query).first()
+        if found is None:
+            raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
+        return dict(found._mapping)
+
+    def started_by(self, business_keys: list[str]) -> dict[str, str | None]:
+        """Who started each of these applications (one statement for a page of tasks)."""
+        if not business_keys:
+            return {}
+        query = select(Instance.business_key, Instance.started_by).where(Instance.business_key.in_(business_keys))
+        with self.db.read() as session:
+            return {key: who for key, who in session.execute(query)}
+
     def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
         query = select(Incident).order_by(Incident.id)
         if status:

@@ -78,9 +78,20 @@ def test_changes_to_other_peoples_things_are_refused_and_change_nothing(world):
                              headers=tokens["ivanova"]).status_code == MISSING
     assert web.client().post(f"/api/v1/tasks/{names['other_draft_task']}/complete", json={},
                              headers=tokens["ivanova"]).status_code == MISSING
+    assert web.client().post(f"/api/v1/tasks/{names['other_draft_task']}/claim", json={},
+                             headers=tokens["ivanova"]).status_code == MISSING
     assert clients["operator1"].post_form(f"/monitor/instances/{names['other']}/cancel", {}).status_code == FORBIDDEN
     assert clients["operator1"].post_form("/modeler/deploy", {}).status_code == FORBIDDEN
     assert web.client().post("/api/v1/clock/advance", json={"amount": "1d"},
                              headers=tokens["ivanova"]).status_code == FORBIDDEN
     after = web.medflow.queries.instance(names["other"], with_data=False)
     assert (after["status"], after["steps"], after["open_tasks"]) == (before["status"], before["steps"], before["open_tasks"])
+
+
+def test_an_applicants_task_list_holds_only_their_own_drafts(world):
+    web, names, _, tokens = world
+    listed = {t["id"] for t in web.client().get("/api/v1/tasks", headers=tokens["ivanova"]).json}
+    assert names["own_draft_task"] in listed
+    assert names["other_draft_task"] not in listed
+    petrov = web.token("petrov")
+    assert names["other_draft_task"] in {t["id"] for t in web.client().get("/api/v1/tasks", headers=petrov).json}

@@ -219,8 +219,7 @@ def upload():  # type: ignore[no-untyped-def]
     if file is None or not file.filename:
         raise ValidationFailed("Приложите файл в поле file", errors=[{"field": "file", "message": "нет файла", "code": "required"}])
     stored = documents.save_upload(file, who.username, request.form.get("business_key") or None)
-    meta = documents.describe(stored.id)
-    return jsonify(_document_json(meta)), 201
+    return jsonify(_document_json(stored.meta)), 201
 
 
 def _document_json(meta: dict[str, Any] | None) -> dict[str, Any]:

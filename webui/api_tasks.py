@@ -16,21 +16,17 @@ from typing import Any
 from flask import jsonify, request
 
 from engine.accounts import AccountInfo
-from engine.errors import NotAllowed, NotFound, ValidationFailed
-from webui.api import _int_arg, api, instance_for, json_body, me
+from engine.errors import NotFound, ValidationFailed
+from webui.api import _int_arg, api, json_body, me
 from webui.applications import APPLICANT_GROUP
 from webui.display import medflow
 
 
 def _visible(who: AccountInfo, task: dict[str, Any]) -> bool:
+    """``task`` holds at least what :meth:`Queries.task_access` returns."""
     if who.role == "applicant":
-        if task.get("candidate_group") != APPLICANT_GROUP:
-            return False
-        try:
-            instance_for(task["business_key"], who, with_data=False)
-        except (NotFound, NotAllowed):
-            return False
-        return True
+        # The applicant's own application: the rule of instance_for, read with the task.
+        return task.get("candidate_group") == APPLICANT_GROUP and task.get("started_by") == who.username
     if task.get("candidate_group") == APPLICANT_GROUP:
         return False
     if who.can("supervisor"):
@@ -39,10 +35,14 @@ def _visible(who: AccountInfo, task: dict[str, Any]) -> bool:
 
 
 def _task(task_id: str) -> dict[str, Any]:
-    task = medflow().queries.task(task_id)
-    if not _visible(me(), task):
+    """The task with its forms, if ``me()`` may see it."""
+    _check_access(task_id)
+    return medflow().queries.task(task_id)
+
+
+def _check_access(task_id: str) -> None:
+    if not _visible(me(), medflow().queries.task_access(task_id)):
         raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
-    return task
 
 
 
@@ -68,7 +68,13 @@ def tasks():  # type: ignore[no-untyped-def]
     next_after = _cursor(rows[-1]) if len(rows) == limit else None
     if request.args.get("assignee"):
         rows = [t for t in rows if t.get("assignee") == request.args["assignee"]]
-    response = jsonify([t for t in rows if _visible(who, t)])
+    if who.role == "applicant":
+        owners = medflow().queries.started_by(sorted({t["business_key"] for t in rows}))
+        rows = [{**t, "started_by": owners.get(t["business_key"])} for t in rows]
+    visible = [t for t in rows if _visible(who, t)]
+    for t in visible:
+        t.pop("started_by", None)
+    response = jsonify(visible)
     if next_after:
         response.headers["X-Next-After"] = next_after
     return response
@@ -105,14 +111,14 @@ def form(task_id: str):  # type: ignore[no-untyped-def]
 
 @api.post("/tasks/<task_id>/claim")
 def claim(task_id: str):  # type: ignore[no-untyped-def]
-    _task(task_id)
+    _check_access(task_id)
     medflow().runtime.claim(task_id, me().username)
     return jsonify(medflow().queries.task(task_id))
 
 
 @api.post("/tasks/<task_id>/unclaim")
 def unclaim(task_id: str):  # type: ignore[no-untyped-def]
-    _task(task_id)
+    _check_access(task_id)
     who = me()
     medflow().runtime.unclaim(task_id, who.username, force=who.can("supervisor"))
     return jsonify(medflow().queries.task(task_id))
@@ -120,7 +126,7 @@ def unclaim(task_id: str):  # type: ignore[no-untyped-def]
 
 @api.post("/tasks/<task_id>/complete")
 def complete(task_id: str):  # type: ignore[no-untyped-def]
-    _task(task_id)
+    _check_access(task_id)
     body = json_body()
     data = body.get("data", {})
     if not isinstance(data, dict):

@@ -30,6 +30,7 @@ class Upload:
     id: str
     name: str
     problems: list[str]
+    meta: dict[str, Any]  # as describe() gives it: the response needs no second read
 
 
 def _medflow() -> Any:
@@ -58,7 +59,7 @@ def save_upload(file: FileStorage, uploaded_by: str, business_key: str | None = 
     content = file.stream.read(cap)
     with _medflow().db.write() as session:
         row = _store().save(session, content, name, uploaded_by=uploaded_by, business_key=business_key)
-        return Upload(row.id, row.original_name, list(row.problems or []))
+        return Upload(row.id, row.original_name, list(row.problems or []), _meta(row))
 
 
 def describe(document_id: str) -> dict[str, Any] | None:
@@ -66,11 +67,13 @@ def describe(document_id: str) -> dict[str, Any] | None:
         return None
     with _medflow().db.read() as session:
         row = session.get(StoredDocument, document_id)
-        if row is None:
-            return None
-        return {"id": row.id, "name": row.original_name, "size": row.size, "type": row.detected_type,
-                "status": row.status, "problems": list(row.problems or []), "uploaded_by": row.uploaded_by,
-                "business_key": row.business_key, "uploaded_at": row.uploaded_at}
+        return None if row is None else _meta(row)
+
+
+def _meta(row: StoredDocument) -> dict[str, Any]:
+    return {"id": row.id, "name": row.original_name, "size": row.size, "type": row.detected_type,
+            "status": row.status, "problems": list(row.problems or []), "uploaded_by": row.uploaded_by,
+            "business_key": row.business_key, "uploaded_at": row.uploaded_at}
 
 
 def may_read(who: AccountInfo, meta: dict[str, Any], own_keys: set[str]) -> bool:
