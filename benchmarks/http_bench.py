@@ -2,7 +2,7 @@
 as the open tasks grow, and the memory of `medflow serve` on a large database.
 
 The server runs as it does in production (gunicorn, `webui.wsgi:app`, on PostgreSQL) on a free
-loopback port; the clients are threads of this process, each with its own keep-alive connection.
+loopback port; the clients are threads of this process, each with its own connection.
 """
 
 from __future__ import annotations

@@ -93,13 +93,14 @@ class Process:
 class Server(Process):
     """`medflow serve` (one process with threads and the timer worker) or gunicorn workers."""
 
-    def __init__(self, env: dict[str, str], log: Path, gunicorn_workers: int = 0, threads: int = 8) -> None:
+    def __init__(self, env: dict[str, str], log: Path, gunicorn_workers: int = 0) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         if gunicorn_workers:
-            args = [sys.executable, "-m", "gunicorn", "--workers", str(gunicorn_workers), "--threads", str(threads),
-                    "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
-                    "--keep-alive", "30", "--log-level", "warning", "webui.wsgi:app"]
+            # As docs/production.md sets it up: sync workers, one request at a time per process.
+            args = [sys.executable, "-m", "gunicorn", "--workers", str(gunicorn_workers), "--worker-class", "sync",
+                    "--bind", f"127.0.0.1:{self.port}", "--timeout", "60", "--log-level", "warning",
+                    "webui.wsgi:app"]
         else:
             args = [sys.executable, "-m", "engine.cli", "serve", "--port", str(self.port)]
         super().__init__(args, env, log)

@@ -48,7 +48,7 @@ class Sizes:
     lead_seconds: float
 
 
-FULL = Sizes(300, (1, 100, 1000), 10_000, 1_000, 150, 16, 25, 2, (10_000, 100_000), 200, 300,
+FULL = Sizes(300, (1, 100, 1000), 10_000, 1_000, 150, 16, 25, 4, (10_000, 100_000), 200, 300,
              100_000, 10_000, 3_000, 30, 12)
 QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_000, 300, 200, 3, 4)
 
@@ -141,7 +141,7 @@ def http_section(run: Run, s: Sizes, tmp: Path) -> None:
     with postgres_database("http") as url:
         h = http_submissions(url, tmp, s.http_clients, s.http_per_client, s.gunicorn_workers)
     _say(f"http {h}")
-    where = f"{s.http_clients} clients, gunicorn {s.gunicorn_workers}×8 threads, PostgreSQL"
+    where = f"{s.http_clients} clients, gunicorn {s.gunicorn_workers} sync workers, PostgreSQL"
     run.add(
         Figure("http_rate", f"(2) HTTP applications submitted/s ({where})", h["rate"], "apps/s",
                note="1 application = 2 uploads + start + form"),
