@@ -1,0 +1,65 @@
+"""PostgreSQL connection pool: a connection in steady use is not pinged before each transaction;
+one that sat idle is, and a dead one is replaced before the request sees it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import db as db_module
+from engine.db import Database, connect
+from tests.conftest import _fresh_postgres
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pooled(postgres_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, list[int]]]:
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.3)
+    url, drop = _fresh_postgres(postgres_server_url)
+    database = connect(url, pool_size=1)
+    dialect = database.write_engine.dialect
+    pings: list[int] = []
+    real_ping = dialect.do_ping
+
+    def counted(dbapi_connection):  # type: ignore[no-untyped-def]
+        pings.append(1)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    try:
+        yield database, pings
+    finally:
+        database.dispose()
+        drop()
+
+
+def _backend_pid(database: Database) -> int:
+    with database.read() as session:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_connections_in_steady_use_are_not_pinged(pooled):
+    database, pings = pooled
+    pids = {_backend_pid(database) for _ in range(20)}
+    with database.write() as session:
+        session.execute(text("SELECT 1"))
+    assert len(pids) == 1 and pings == []
+
+
+def test_an_idle_connection_cut_by_the_server_is_replaced_before_use(pooled, postgres_server_url):
+    database, pings = pooled
+    first = _backend_pid(database)
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar_one()
+    finally:
+        admin.dispose()
+    time.sleep(0.4)  # idle longer than PING_AFTER_IDLE_SECONDS
+    second = _backend_pid(database)  # no OperationalError: the dead connection never reached us
+    assert second != first and len(pings) == 1
+    assert _backend_pid(database) == second and len(pings) == 1  # in use again: no ping
