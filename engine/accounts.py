@@ -251,7 +251,7 @@ class Accounts:
         PostgreSQL) for every read of the worklist."""
         if not token.startswith(TOKEN_PREFIX):
             return None
-        with self.db.read() as session:
+        with self.db.read_one() as session:
             # One statement, columns only: this runs before every API request.
             found = session.execute(_TOKEN_ACCOUNT, {"token_hash": _token_hash(token)}).first()
         if found is None or found.revoked_at is not None or not found.active:

@@ -153,7 +153,7 @@ class Queries:
                                    clock.now())
         if query is None:
             return []
-        with self.db.read() as session:
+        with self.db.read_one() as session:
             rows, seen = [], set()
             for row in session.connection().execute(query, params):
                 if row.id not in seen:  # a task of my group that is also assigned to me comes twice
@@ -180,7 +180,7 @@ class Queries:
         before the engine loads anything (the full :meth:`task` also reads the forms)."""
         query = (select(UserTask.candidate_group, UserTask.assignee, UserTask.business_key, Instance.started_by)
                  .join(Instance, Instance.id == UserTask.instance_id).where(UserTask.id == task_id))
-        with self.db.read() as session:
+        with self.db.read_one() as session:
             found = session.execute(query).first()
         if found is None:
             raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
@@ -191,7 +191,7 @@ class Queries:
         if not business_keys:
             return {}
         query = select(Instance.business_key, Instance.started_by).where(Instance.business_key.in_(business_keys))
-        with self.db.read() as session:
+        with self.db.read_one() as session:
             return {key: who for key, who in session.execute(query)}
 
     def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:

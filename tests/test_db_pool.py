@@ -63,3 +63,25 @@ def test_an_idle_connection_cut_by_the_server_is_replaced_before_use(pooled, pos
     second = _backend_pid(database)  # no OperationalError: the dead connection never reached us
     assert second != first and len(pings) == 1
     assert _backend_pid(database) == second and len(pings) == 1  # in use again: no ping
+
+
+def _driver(session):  # type: ignore[no-untyped-def]
+    return session.connection().connection.dbapi_connection
+
+
+def test_a_single_statement_read_opens_no_transaction_and_leaves_writes_transactional(pooled):
+    database, _ = pooled  # pool_size=1: the read and the writes below share one connection
+    with database.read_one() as session:
+        session.execute(text("SELECT 1"))
+        assert _driver(session).info.transaction_status == 0  # IDLE: no BEGIN was sent
+    with database.write() as session:
+        session.execute(text("CREATE TABLE t (v int)"))
+    try:
+        with database.write() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            assert _driver(session).autocommit is False
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    with database.read_one() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
