@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.handler_registry import CallContext, handler
 from engine.models import Instance
-from handlers.service_models import ApplicationRecord, Notification
+from handlers.service_models import REGISTERED_IN_STEP, ApplicationRecord, Notification
 from handlers.services import environment, session_for
 
 NOTIFIED_KEY = "medflow_notified_statuses"
@@ -125,12 +125,14 @@ def enqueue(
 ) -> list[Notification]:
     """Outbox rows for every channel the person can be reached on; a repeated key adds nothing."""
     subject, body = render(kind, {"business_key": business_key, **values}, templates)
+    channels = [(channel, recipient, text, f"{idempotency_key}:{channel}" if idempotency_key else None)
+                for channel, recipient, text in (("email", email, body), ("sms", phone, subject)) if recipient]
+    keys = [key for *_, key in channels if key]
+    sent = set(session.scalars(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys)))) \
+        if keys else set()
     rows = []
-    for channel, recipient, text in (("email", email, body), ("sms", phone, subject)):
-        if not recipient:
-            continue
-        key = f"{idempotency_key}:{channel}" if idempotency_key else None
-        if key and session.scalar(select(Notification.id).where(Notification.idempotency_key == key)):
+    for channel, recipient, text, key in channels:
+        if key in sent:
             continue
         row = Notification(
             idempotency_key=key, instance_id=instance_id, business_key=business_key, kind=kind, channel=channel,
@@ -146,6 +148,9 @@ def enqueue(
 
 
 def contacts(session: Session, instance_id: int) -> ApplicationRecord | None:
+    registered = session.info.get(REGISTERED_IN_STEP, {}).get(instance_id)
+    if registered is not None:  # this step registered it: no need to ask the database
+        return registered
     return session.scalar(select(ApplicationRecord).where(ApplicationRecord.instance_id == instance_id))
 
 

@@ -23,7 +23,7 @@ from engine.handler_registry import CallContext, handler
 from engine.identifiers import normalize_passport, parse_ru_date
 from engine.models import Instance
 from handlers.registry_models import EgiszMedbook, FrmrWorker, PassportRecord, SnilsRecord
-from handlers.service_models import ApplicationRecord
+from handlers.service_models import REGISTERED_IN_STEP, ApplicationRecord
 from handlers.services import HandlerEnvironment, environment, session_for
 
 LOCAL = "handlers.registries"
@@ -219,6 +219,7 @@ def register_application(applicant: dict[str, Any], ctx: CallContext, contact: d
     row.full_name = " ".join(n for n in names if n) or None
     row.email, row.phone = reach.get("email") or None, reach.get("phone") or None
     session.flush()
+    session.info.setdefault(REGISTERED_IN_STEP, {})[ctx.instance_id] = row
     return {"registered": True, "business_key": ctx.business_key}
 
 

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, BigId
 
+# session.info key: the application rows a step registered, by instance id. The session maps
+# rows it does not hold modified only weakly, so a later handler of the same step would read again.
+REGISTERED_IN_STEP = "medflow.registered_applications"
+
 
 class ApplicationRecord(Base):
     """Who an application is about and how to reach them.

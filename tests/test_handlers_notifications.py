@@ -137,3 +137,22 @@ def test_staff_notice_and_support_ticket(mf) -> None:
     assert second["number"] == "ТП-2026-000002"
     recipients = [r.recipient for r in _outbox(mf)]
     assert recipients == ["supervisors@medflow.local", "support@medflow.local", "support@medflow.local"]
+
+
+def test_contacts_registered_earlier_in_the_step_are_used_without_reading_them_again(mf) -> None:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = mf.db.write_engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, …)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with handler_call(mf) as ctx:
+            register_application(demo_applicant(0), ctx=ctx, contact={"email": "new@example.ru", "phone": None})
+            before = len(statements)
+            assert notify_applicant("issued", ctx=ctx, values={}) == {"queued": 1}
+            reads = [s for s in statements[before:] if "FROM applications" in s]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert reads == []
+    assert [(n.channel, n.recipient) for n in _outbox(mf)] == [("email", "new@example.ru")]
