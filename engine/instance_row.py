@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
-from engine.models import Instance
+from engine.models import Instance, UserTask
 
 _TABLE = Instance.__table__
 
@@ -49,6 +49,9 @@ _MUTABLE = ["status", "portal_status", "state", "state_size", "next_due_at", "la
 
 _SELECT = select(*(_TABLE.c[name] for name in _COLUMNS)).where(_TABLE.c.id == bindparam("row_id"))
 _SELECT_FOR_UPDATE = _SELECT.with_for_update()
+_OF_TASK = select(*(_TABLE.c[name] for name in _COLUMNS)).where(
+    _TABLE.c.id == select(UserTask.instance_id).where(UserTask.id == bindparam("task_id")).scalar_subquery())
+_OF_TASK_FOR_UPDATE = _OF_TASK.with_for_update()
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _UPDATE = (
     update(_TABLE)
@@ -60,6 +63,13 @@ _UPDATE = (
 def read_row(session: Session, instance_id: int, for_update: bool) -> InstanceRow | None:
     query = _SELECT_FOR_UPDATE if for_update else _SELECT
     found = session.connection().execute(query, {"row_id": instance_id}).mappings().first()
+    return InstanceRow(**found) if found else None
+
+
+def read_row_of_task(session: Session, task_id: str, for_update: bool) -> InstanceRow | None:
+    """The instance a user task belongs to, found and locked in one statement."""
+    query = _OF_TASK_FOR_UPDATE if for_update else _OF_TASK
+    found = session.connection().execute(query, {"task_id": task_id}).mappings().first()
     return InstanceRow(**found) if found else None
 
 

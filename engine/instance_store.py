@@ -26,7 +26,7 @@ from engine.db import Database
 from engine.definitions import DefinitionStore
 from engine.errors import NotFound, StateUnreadable
 from engine.handler_registry import CallContext
-from engine.instance_row import InstanceRow, insert_row, read_row, write_row
+from engine.instance_row import InstanceRow, insert_row, read_row, read_row_of_task, write_row
 from engine.models import Definition, Incident, Job, MessageSubscription, UserTask
 from engine.projection_sync import SNAPSHOT_ATTR, Snapshot, sync_projections, take_snapshot
 from engine.projections import all_tasks, properties
@@ -78,6 +78,9 @@ class InstanceStore:
         if row is None:
             raise NotFound(f"Заявление {instance_id} не найдено", instance_id=instance_id)
         return row
+
+    def lock_of_task(self, session: Session, task_id: str) -> InstanceRow | None:
+        return read_row_of_task(session, task_id, for_update=self.db.is_postgres)
 
     def bundle_hash(self, session: Session, row: InstanceRow) -> str:
         cached = self._definition_hash.get(row.definition_id)

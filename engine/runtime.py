@@ -73,11 +73,10 @@ class Runtime:
     # --- user tasks ------------------------------------------------------------------------
 
     def _open_task(self, session: Session, task_id: str) -> tuple[Any, InstanceRow]:
-        instance_id = session.connection().scalar(_TASK_INSTANCE, {"task_id": task_id})
-        if instance_id is None:
+        row = self.store.lock_of_task(session, task_id)
+        if row is None:
             raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
         # Read the task only under the instance lock, so a concurrent completion is seen.
-        row = self.store.lock(session, instance_id)
         task = session.connection().execute(_TASK_ROW, {"task_id": task_id}).one()
         if task.status != "open":
             who = f": {task.completed_by}" if task.completed_by else ""
@@ -306,7 +305,6 @@ class Runtime:
 _TASK_COLUMNS = (UserTask.id, UserTask.instance_id, UserTask.name, UserTask.element_id, UserTask.status,
                  UserTask.assignee, UserTask.form_schema, UserTask.completed_by, UserTask.completed_at)
 # Built once (building cost more than running them; see engine.instance_row).
-_TASK_INSTANCE = select(UserTask.instance_id).where(UserTask.id == bindparam("task_id"))
 _TASK_ROW = select(*_TASK_COLUMNS).where(UserTask.id == bindparam("task_id"))
 _TASK_UPDATES: dict[frozenset[str], Any] = {}
 _JOB_COLUMNS = (Job.id, Job.instance_id, Job.kind, Job.task_id, Job.element_id, Job.status, Job.due_at,
