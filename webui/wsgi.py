@@ -12,4 +12,6 @@ from engine.bootstrap import build
 from engine.config import load_settings
 from webui.app import create_app
 
-app = create_app(build(load_settings(), run_migrations=False))
+_medflow = build(load_settings(), run_migrations=False)
+_medflow.warm_up()  # in each worker after the fork, before it accepts a request
+app = create_app(_medflow)

@@ -99,6 +99,7 @@ def register(cli: click.Group) -> None:
             r = w.tick()
             emit(r.__dict__, as_json, f"Сработало: {r.fired}, ошибок: {r.failed}")
             return
+        state.medflow.warm_up()
         click.echo(f"Обработчик таймеров {w.worker_id} запущен.")
         w.scheduler(blocking=True).start()
 
@@ -114,6 +115,7 @@ def register(cli: click.Group) -> None:
         from engine.worker import Worker
         from webui.app import create_app
 
+        state.medflow.warm_up()
         app = create_app(state.medflow)
         if not no_worker:
             Worker(state.medflow).scheduler(blocking=False).start()
