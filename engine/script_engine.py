@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from types import CodeType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,12 +99,32 @@ class TimeHelpers:
         }
 
 
+@lru_cache(maxsize=4096)
+def _code(text: str, mode: str) -> CodeType:
+    # eval() of a string strips leading blanks; compile() does not. "<string>" is the file name
+    # SpiffWorkflow looks for to report a failing script's line.
+    return compile(text.lstrip(" \t") if mode == "eval" else text, "<string>", mode, dont_inherit=True)
+
+
+class _CompiledEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow's environment, with each expression and script compiled once per process:
+    eval()/exec() of the text compiled it again at every gateway, parameter and script task."""
+
+    def evaluate(self, expression: Any, context: Any, external_context: Any = None) -> Any:
+        code = _code(expression, "eval") if isinstance(expression, str) else expression
+        return super().evaluate(code, context, external_context)
+
+    def execute(self, script: Any, context: Any, external_context: Any = None) -> Any:
+        code = _code(script, "exec") if isinstance(script, str) else script
+        return super().execute(code, context, external_context)
+
+
 class MedflowScriptEngine(PythonScriptEngine):
     """Script engine with a restricted namespace and registry-backed service calls."""
 
     def __init__(self, helpers: TimeHelpers, context_factory: Callable[[Any, str], CallContext],
                  max_result_bytes: int = 256 * 1024) -> None:
-        super().__init__(environment=TaskDataEnvironment(helpers.namespace()))
+        super().__init__(environment=_CompiledEnvironment(helpers.namespace()))
         self._context_factory = context_factory
         self.max_result_bytes = max_result_bytes
 
