@@ -36,14 +36,22 @@ def _tokens(medflow: MedFlow, role: str, prefix: str, n: int, groups: tuple[str,
 
 
 class _Client(threading.Thread):
-    """One applicant submitting applications: two uploads, start, the form — as the portal does."""
+    """One applicant submitting applications: two uploads, start, the form — as the portal does.
 
-    def __init__(self, base: str, token: str, people: list[dict[str, Any]], barrier: threading.Barrier) -> None:
+    The first application is the warm-up: the server processes have just started and 16 clients
+    released at one instant arrive as one wave. Its latencies are kept apart (``warmup``) and the
+    measured run starts when every client has finished it (``go``), as a load test's ramp-up.
+    """
+
+    def __init__(self, base: str, token: str, people: list[dict[str, Any]], ready: threading.Barrier,
+                 go: threading.Barrier) -> None:
         super().__init__(daemon=True)
-        self.base, self.token, self.people, self.barrier = base, token, people, barrier
+        self.base, self.token, self.people, self.ready, self.go = base, token, people, ready, go
         self.latencies: list[float] = []
+        self.warmup: list[float] = []
         self.errors: list[str] = []
         self.submitted = 0
+        self._measuring = False
 
     def _call(self, http: httpx.Client, method: str, path: str, expect: int, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -52,51 +60,57 @@ class _Client(threading.Thread):
         except httpx.HTTPError as exc:
             self.errors.append(f"{method} {path}: {type(exc).__name__}")
             return None
-        self.latencies.append(time.perf_counter() - started)
+        (self.latencies if self._measuring else self.warmup).append(time.perf_counter() - started)
         if response.status_code != expect:
             self.errors.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
             return None
         return response.json()
 
+    def _submit(self, http: httpx.Client, person: dict[str, Any], pdf: bytes, jpeg: bytes) -> bool:
+        passport = self._call(http, "POST", "/api/v1/documents", 201, files={"file": ("passport.pdf", pdf, "application/pdf")})
+        oms = self._call(http, "POST", "/api/v1/documents", 201, files={"file": ("oms.jpg", jpeg, "image/jpeg")})
+        started = self._call(http, "POST", "/api/v1/instances", 201, json={"process_key": "medbook_issuance", "data": {}})
+        if not (passport and oms and started):
+            return False
+        form = medbook_form(person, {"passport_scan": passport["id"], "oms_scan": oms["id"]})
+        task = started["open_tasks"][0]["id"]
+        done = self._call(http, "POST", f"/api/v1/tasks/{task}/complete", 200, json={"data": form})
+        if done is None:
+            return False
+        if any(t["element_id"] == "review" for t in done.get("open_tasks", [])):
+            return True
+        self.errors.append(f"application {started['business_key']}: {done.get('portal_status')}")
+        return False
+
     def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
         pdf, jpeg = sample_file("pdf"), sample_file("jpeg", dpi=300)
         with httpx.Client(base_url=self.base, headers=headers, timeout=60) as http:
-            self.barrier.wait()
-            for person in self.people:
-                passport = self._call(http, "POST", "/api/v1/documents", 201,
-                                      files={"file": ("passport.pdf", pdf, "application/pdf")})
-                oms = self._call(http, "POST", "/api/v1/documents", 201, files={"file": ("oms.jpg", jpeg, "image/jpeg")})
-                started = self._call(http, "POST", "/api/v1/instances", 201,
-                                     json={"process_key": "medbook_issuance", "data": {}})
-                if not (passport and oms and started):
-                    continue
-                form = medbook_form(person, {"passport_scan": passport["id"], "oms_scan": oms["id"]})
-                task = started["open_tasks"][0]["id"]
-                done = self._call(http, "POST", f"/api/v1/tasks/{task}/complete", 200, json={"data": form})
-                if done is not None:
-                    if any(t["element_id"] == "review" for t in done.get("open_tasks", [])):
-                        self.submitted += 1
-                    else:
-                        self.errors.append(f"application {started['business_key']}: {done.get('portal_status')}")
+            self.ready.wait()
+            self._submit(http, self.people[0], pdf, jpeg)
+            self.go.wait()
+            self._measuring = True
+            for person in self.people[1:]:
+                self.submitted += self._submit(http, person, pdf, jpeg)
 
 
 def http_submissions(url: str, tmp: Path, clients: int, per_client: int, gunicorn_workers: int) -> dict[str, Any]:
     medflow = engine_for(url, tmp)
     try:
         tokens = _tokens(medflow, "applicant", "bench_applicant", clients)
-        people = register_people(medflow, clients * per_client, seed=11)
+        people = register_people(medflow, clients * (per_client + 1), seed=11)
     finally:
         medflow.db.dispose()
     server = Server(subprocess_env(url, tmp), tmp / "gunicorn-http.log", gunicorn_workers=gunicorn_workers)
+    each = per_client + 1  # one warm-up application, then the measured ones
     try:
         server.wait_ready()
-        barrier = threading.Barrier(clients + 1)
-        threads = [_Client(server.base, tokens[i], people[i * per_client:(i + 1) * per_client], barrier)
+        ready, go = threading.Barrier(clients), threading.Barrier(clients + 1)
+        threads = [_Client(server.base, tokens[i], people[i * each:(i + 1) * each], ready, go)
                    for i in range(clients)]
         for thread in threads:
             thread.start()
-        barrier.wait()
+        go.wait()
         started = time.perf_counter()
         for thread in threads:
             thread.join()
@@ -105,11 +119,12 @@ def http_submissions(url: str, tmp: Path, clients: int, per_client: int, gunicor
     finally:
         server.stop()
     latencies = [v for t in threads for v in t.latencies]
+    warmup = [v for t in threads for v in t.warmup]
     errors = [e for t in threads for e in t.errors]
     return {"rate": sum(t.submitted for t in threads) / elapsed, "requests": len(latencies),
             "p50_ms": percentile(latencies, 0.5) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000, "errors": len(errors), "first_error": errors[0] if errors else "",
-            "rss_mb": rss}
+            "warmup_max_ms": max(warmup, default=0.0) * 1000, "rss_mb": rss}
 
 
 def _first_page_p95(base: str, token: str, queries: int) -> tuple[float, float, int]:
