@@ -45,6 +45,11 @@ _DROP_SUBSCRIPTIONS = delete(MessageSubscription).where(MessageSubscription.inst
 _OPEN_INCIDENT = select(Incident.id).where(Incident.instance_id == _INSTANCE, Incident.status == "open").limit(1)
 
 
+# session.info key: ids of the instances this transaction created. Nothing can refer to them yet
+# but what the same transaction wrote, so listeners may skip looking them up.
+CREATED_IN_STEP = "medflow.created_instances"
+
+
 class InstanceStore:
     def __init__(
         self,
@@ -133,6 +138,7 @@ class InstanceStore:
             process_key=definition.process_key, definition_id=definition.id, status="running",
             created_at=now, updated_at=now, started_by=actor,
         )
+        session.info.setdefault(CREATED_IN_STEP, set()).add(row.id)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(row, session))
         setattr(workflow, SNAPSHOT_ATTR, Snapshot())
         for task in workflow.get_tasks(state=TaskState.READY):

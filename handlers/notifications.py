@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.handler_registry import CallContext, handler
+from engine.instance_store import CREATED_IN_STEP
 from engine.models import Instance
 from handlers.service_models import REGISTERED_IN_STEP, ApplicationRecord, Notification
 from handlers.services import environment, session_for
@@ -149,8 +150,8 @@ def enqueue(
 
 def contacts(session: Session, instance_id: int) -> ApplicationRecord | None:
     registered = session.info.get(REGISTERED_IN_STEP, {}).get(instance_id)
-    if registered is not None:  # this step registered it: no need to ask the database
-        return registered
+    if registered is not None or instance_id in session.info.get(CREATED_IN_STEP, ()):
+        return registered  # this step registered it, or the instance is new: the database has nothing else
     return session.scalar(select(ApplicationRecord).where(ApplicationRecord.instance_id == instance_id))
 
 

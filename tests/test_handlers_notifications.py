@@ -156,3 +156,20 @@ def test_contacts_registered_earlier_in_the_step_are_used_without_reading_them_a
         event.remove(engine, "before_cursor_execute", listener)
     assert reads == []
     assert [(n.channel, n.recipient) for n in _outbox(mf)] == [("email", "new@example.ru")]
+
+
+def test_starting_an_application_does_not_look_for_contacts_it_cannot_have(mf) -> None:
+    from sqlalchemy import event
+
+    from tests.medflow_harness import deploy_processes
+
+    deploy_processes(mf)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(mf.db.write_engine, "before_cursor_execute", listener)
+    try:
+        started = mf.runtime.start("medbook_issuance", {}, actor="ivanova")
+    finally:
+        event.remove(mf.db.write_engine, "before_cursor_execute", listener)
+    assert started["open_tasks"]
+    assert [s for s in statements if "FROM applications" in s] == []
