@@ -71,6 +71,22 @@ class Database:
             session.close()
 
     @contextmanager
+    def write_one(self) -> Iterator[Session]:
+        """A write of a single statement (one INSERT that no other row has to agree with): on
+        PostgreSQL the statement is its own transaction, without BEGIN and COMMIT round trips.
+        Anything of two statements or more belongs in :meth:`write`."""
+        if self.is_sqlite:
+            with self.write() as session:
+                yield session
+            return
+        session = self._write_one_factory()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    @contextmanager
     def read_one(self) -> Iterator[Session]:
         """A read of one statement, or of several that need no common snapshot: on PostgreSQL it
         runs in autocommit, without the BEGIN and ROLLBACK round trips of :meth:`read` (a bearer
@@ -87,6 +103,8 @@ class Database:
         # SQLite reads are in-process: a transaction costs nothing there.
         single = self.read_engine if self.is_sqlite else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_one_factory = sessionmaker(single, expire_on_commit=False)
+        self._write_one_factory = sessionmaker(self.write_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                               expire_on_commit=False)
 
     def dispose(self) -> None:
         if self.checkpointer is not None:

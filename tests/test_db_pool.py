@@ -85,3 +85,17 @@ def test_a_single_statement_read_opens_no_transaction_and_leaves_writes_transact
         pass
     with database.read_one() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+
+
+def test_a_single_statement_write_is_its_own_transaction(pooled):
+    database, _ = pooled
+    with database.write() as session:
+        session.execute(text("CREATE TABLE t (v int)"))
+    with database.write_one() as session:
+        session.execute(text("INSERT INTO t VALUES (7)"))
+        assert _driver(session).info.transaction_status == 0  # IDLE: no BEGIN, already committed
+    with database.read_one() as session:
+        assert session.execute(text("SELECT v FROM t")).scalar_one() == 7
+    with database.write() as session:  # the pooled connection is transactional again
+        session.execute(text("INSERT INTO t VALUES (8)"))
+        assert _driver(session).autocommit is False

@@ -57,7 +57,7 @@ def save_upload(file: FileStorage, uploaded_by: str, business_key: str | None = 
     # Read one byte past the limit: enough to say "too large" without holding more in memory.
     cap = int(limits().max_file_mb * 1024 * 1024) + 1
     content = file.stream.read(cap)
-    with _medflow().db.write() as session:
+    with _medflow().db.write_one() as session:  # the document row is one INSERT
         row = _store().save(session, content, name, uploaded_by=uploaded_by, business_key=business_key)
         return Upload(row.id, row.original_name, list(row.problems or []), _meta(row))
 
