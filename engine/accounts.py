@@ -251,9 +251,9 @@ class Accounts:
         PostgreSQL) for every read of the worklist."""
         if not token.startswith(TOKEN_PREFIX):
             return None
-        with self.db.read_one() as session:
+        with self.db.read_one() as connection:
             # One statement, columns only: this runs before every API request.
-            found = session.execute(_TOKEN_ACCOUNT, {"token_hash": _token_hash(token)}).first()
+            found = connection.execute(_TOKEN_ACCOUNT, {"token_hash": _token_hash(token)}).first()
         if found is None or found.revoked_at is not None or not found.active:
             return None
         info = AccountInfo(found.account_id, found.username, found.full_name, found.email, found.role,

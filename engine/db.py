@@ -18,7 +18,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,22 +87,20 @@ class Database:
             session.close()
 
     @contextmanager
-    def read_one(self) -> Iterator[Session]:
-        """A read of one statement, or of several that need no common snapshot: on PostgreSQL it
-        runs in autocommit, without the BEGIN and ROLLBACK round trips of :meth:`read` (a bearer
-        token, a task's access rule and a worklist page are read before every such request)."""
-        session = self._read_one_factory()
-        try:
-            yield session
-        finally:
-            session.close()
+    def read_one(self) -> Iterator[Connection]:
+        """A read of one statement, or of several that need no common snapshot, on a plain
+        connection (no ORM session: its bookkeeping cost more than such a statement). On
+        PostgreSQL it runs in autocommit, without the BEGIN and ROLLBACK round trips of
+        :meth:`read`. A bearer token, a task's access rule and a worklist page are read so."""
+        with self._read_one_engine.connect() as connection:
+            yield connection
 
     def __post_init__(self) -> None:
         self._write_factory = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_factory = sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite reads are in-process: a transaction costs nothing there.
-        single = self.read_engine if self.is_sqlite else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._read_one_factory = sessionmaker(single, expire_on_commit=False)
+        self._read_one_engine = (self.read_engine if self.is_sqlite
+                                 else self.read_engine.execution_options(isolation_level="AUTOCOMMIT"))
         self._write_one_factory = sessionmaker(self.write_engine.execution_options(isolation_level="AUTOCOMMIT"),
                                                expire_on_commit=False)
 

@@ -153,9 +153,9 @@ class Queries:
                                    clock.now())
         if query is None:
             return []
-        with self.db.read_one() as session:
+        with self.db.read_one() as connection:
             rows, seen = [], set()
-            for row in session.connection().execute(query, params):
+            for row in connection.execute(query, params):
                 if row.id not in seen:  # a task of my group that is also assigned to me comes twice
                     seen.add(row.id)
                     rows.append(task_dict(row))
@@ -180,8 +180,8 @@ class Queries:
         before the engine loads anything (the full :meth:`task` also reads the forms)."""
         query = (select(UserTask.candidate_group, UserTask.assignee, UserTask.business_key, Instance.started_by)
                  .join(Instance, Instance.id == UserTask.instance_id).where(UserTask.id == task_id))
-        with self.db.read_one() as session:
-            found = session.execute(query).first()
+        with self.db.read_one() as connection:
+            found = connection.execute(query).first()
         if found is None:
             raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
         return dict(found._mapping)
@@ -191,8 +191,8 @@ class Queries:
         if not business_keys:
             return {}
         query = select(Instance.business_key, Instance.started_by).where(Instance.business_key.in_(business_keys))
-        with self.db.read_one() as session:
-            return {key: who for key, who in session.execute(query)}
+        with self.db.read_one() as connection:
+            return {key: who for key, who in connection.execute(query)}
 
     def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
         query = select(Incident).order_by(Incident.id)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from engine import db as db_module
 from engine.db import Database, connect
@@ -65,15 +66,16 @@ def test_an_idle_connection_cut_by_the_server_is_replaced_before_use(pooled, pos
     assert _backend_pid(database) == second and len(pings) == 1  # in use again: no ping
 
 
-def _driver(session):  # type: ignore[no-untyped-def]
-    return session.connection().connection.dbapi_connection
+def _driver(session_or_connection):  # type: ignore[no-untyped-def]
+    connection = session_or_connection.connection() if isinstance(session_or_connection, Session) else session_or_connection
+    return connection.connection.dbapi_connection
 
 
 def test_a_single_statement_read_opens_no_transaction_and_leaves_writes_transactional(pooled):
     database, _ = pooled  # pool_size=1: the read and the writes below share one connection
-    with database.read_one() as session:
-        session.execute(text("SELECT 1"))
-        assert _driver(session).info.transaction_status == 0  # IDLE: no BEGIN was sent
+    with database.read_one() as connection:
+        connection.execute(text("SELECT 1"))
+        assert _driver(connection).info.transaction_status == 0  # IDLE: no BEGIN was sent
     with database.write() as session:
         session.execute(text("CREATE TABLE t (v int)"))
     try:
@@ -83,8 +85,8 @@ def test_a_single_statement_read_opens_no_transaction_and_leaves_writes_transact
             raise RuntimeError("roll back")
     except RuntimeError:
         pass
-    with database.read_one() as session:
-        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+    with database.read_one() as connection:
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
 
 
 def test_a_single_statement_write_is_its_own_transaction(pooled):
@@ -94,8 +96,8 @@ def test_a_single_statement_write_is_its_own_transaction(pooled):
     with database.write_one() as session:
         session.execute(text("INSERT INTO t VALUES (7)"))
         assert _driver(session).info.transaction_status == 0  # IDLE: no BEGIN, already committed
-    with database.read_one() as session:
-        assert session.execute(text("SELECT v FROM t")).scalar_one() == 7
+    with database.read_one() as connection:
+        assert connection.execute(text("SELECT v FROM t")).scalar_one() == 7
     with database.write() as session:  # the pooled connection is transactional again
         session.execute(text("INSERT INTO t VALUES (8)"))
         assert _driver(session).autocommit is False
