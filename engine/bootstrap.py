@@ -63,7 +63,7 @@ class MedFlow:
                     newest = self.definitions.latest(session, key)
                     if newest is not None:
                         self.definitions.parsed(session, newest.bundle_hash)
-        except Exception as exc:  # noqa: BLE001  only a head start: the process must come up regardless
+        except Exception as exc:  # only a head start: the process must come up regardless
             # e.g. a schema not migrated yet (/ready says so) or a bundle that no longer parses (its
             # requests report that themselves).
             _log.warning("warm-up skipped: %s: %s", type(exc).__name__, exc)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
@@ -73,6 +73,10 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
 def audit_dict(event: AuditEvent) -> dict[str, Any]:
     return {"id": event.id, "at": _iso(event.at), "actor": event.actor, "action": event.action,
             "element_id": event.element_id, "old": event.old, "new": event.new, "details": event.details}
+
+
+_TASK_ACCESS = (select(UserTask.candidate_group, UserTask.assignee, UserTask.business_key, Instance.started_by)
+                .join(Instance, Instance.id == UserTask.instance_id).where(UserTask.id == bindparam("task_id")))
 
 
 class Queries:
@@ -178,10 +182,8 @@ class Queries:
     def task_access(self, task_id: str) -> dict[str, Any]:
         """What deciding who may act on a task needs, in one statement: claim and complete run it
         before the engine loads anything (the full :meth:`task` also reads the forms)."""
-        query = (select(UserTask.candidate_group, UserTask.assignee, UserTask.business_key, Instance.started_by)
-                 .join(Instance, Instance.id == UserTask.instance_id).where(UserTask.id == task_id))
         with self.db.read_one() as connection:
-            found = connection.execute(query).first()
+            found = connection.execute(_TASK_ACCESS, {"task_id": task_id}).first()
         if found is None:
             raise NotFound(f"Задача {task_id} не найдена", task_id=task_id)
         return dict(found._mapping)
