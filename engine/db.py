@@ -54,12 +54,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: commit on success, roll back on any exception."""
-        session = self._write_factory()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with _transaction(self._write_factory) as session:
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -75,16 +71,8 @@ class Database:
         """A write of a single statement (one INSERT that no other row has to agree with): on
         PostgreSQL the statement is its own transaction, without BEGIN and COMMIT round trips.
         Anything of two statements or more belongs in :meth:`write`."""
-        if self.is_sqlite:
-            with self.write() as session:
-                yield session
-            return
-        session = self._write_one_factory()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with _transaction(self._write_one_factory) as session:
+            yield session
 
     @contextmanager
     def read_one(self) -> Iterator[Connection]:
@@ -98,11 +86,11 @@ class Database:
     def __post_init__(self) -> None:
         self._write_factory = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_factory = sessionmaker(self.read_engine, expire_on_commit=False)
-        # SQLite reads are in-process: a transaction costs nothing there.
+        # SQLite is in-process: a transaction costs no round trip there, and writers need BEGIN IMMEDIATE.
         self._read_one_engine = (self.read_engine if self.is_sqlite
                                  else self.read_engine.execution_options(isolation_level="AUTOCOMMIT"))
-        self._write_one_factory = sessionmaker(self.write_engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                               expire_on_commit=False)
+        self._write_one_factory = (self._write_factory if self.is_sqlite else sessionmaker(
+            self.write_engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False))
 
     def dispose(self) -> None:
         if self.checkpointer is not None:
@@ -117,6 +105,16 @@ class Database:
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             raise DatabaseUnavailable(_describe_failure(self.url, exc)) from exc
+
+
+@contextmanager
+def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = factory()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
 
 
 def _describe_failure(url: str, exc: Exception) -> str:
