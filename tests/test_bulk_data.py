@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import handlers
 from engine.bootstrap import MedFlow, build
@@ -133,3 +133,15 @@ def test_message_reaches_the_clone_it_names(generated):
         left = set(session.scalars(select(MessageSubscription.instance_id).where(
             MessageSubscription.message_name == "resubmission")))
     assert clone.id not in left and template.id in left
+
+
+def test_generate_leaves_planner_statistics(generated):
+    medflow, report = generated
+    assert report["seconds_analyze"] >= 0
+    with medflow.db.read() as session:
+        if medflow.db.is_postgres:
+            analysed = session.execute(text(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")).scalars().all()
+        else:
+            analysed = session.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1")).scalars().all()
+    assert {"instances", "user_tasks", "jobs"} <= set(analysed)

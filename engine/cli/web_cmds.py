@@ -77,7 +77,7 @@ def register(cli: click.Group) -> None:
         report = generate_applications(state, count, seed, quiet=as_json, shapes=chosen)
         emit(report, as_json, lambda r: (
             f"Создано заявлений: {r['applications']} ({r['templates']} прогнаны через движок, остальные — копии) "
-            f"за {r['seconds_templates'] + r['seconds_clones']:.0f} с\n"
+            f"за {r['seconds_templates'] + r['seconds_clones'] + r['seconds_analyze']:.0f} с\n"
             + "\n".join(f"  {name:<26} {n}" for name, n in r["by_shape"].items())))
 
     @cli.group()
