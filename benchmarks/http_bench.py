@@ -89,8 +89,7 @@ class _Client(threading.Thread):
 
     def run(self) -> None:
         pdf, jpeg = sample_file("pdf"), sample_file("jpeg", dpi=300)
-        host, port = self.base.removeprefix("http://").split(":")
-        with urllib3.HTTPConnectionPool(host, int(port), maxsize=1, timeout=60, retries=False) as http:
+        with urllib3.connection_from_url(self.base, maxsize=1, timeout=60, retries=False) as http:
             self.ready.wait()
             self._submit(http, self.people[0], pdf, jpeg)
             self.go.wait()

@@ -372,9 +372,8 @@ def generate(db: Database, applications: int, make_template: TemplateMaker, fili
     started = time.perf_counter()
     # The tables grew by orders of magnitude in seconds; the planner should not wait for
     # autovacuum (PostgreSQL) or never learn it (SQLite keeps no statistics until ANALYZE).
-    with db.write_engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    with db.write() as session:
+        session.execute(text("ANALYZE"))
     report.seconds_analyze = time.perf_counter() - started
     report.applications = sum(report.by_shape.values())
     return report
