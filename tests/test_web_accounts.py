@@ -163,6 +163,49 @@ def test_token_use_is_a_read_and_last_used_is_kept_to_the_minute(web) -> None:
     assert last_used() == now[0]
 
 
+def _statements(db) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    for engine in {db.write_engine, db.read_engine}:
+        event.listen(engine, "before_cursor_execute", lambda conn, cur, statement, *rest: seen.append(statement))
+    return seen
+
+
+def test_a_process_remembers_a_token_for_seconds_and_forgets_it_when_revoked(web) -> None:
+    now = [datetime(2026, 5, 4, 9, 0, tzinfo=UTC)]
+    clock = lambda: now[0]  # noqa: E731
+    here = Accounts(web.medflow.db, web.medflow.settings, now=clock)
+    there = Accounts(web.medflow.db, web.medflow.settings, now=clock)  # another web process
+    token = here.issue_token("operator1", "МИС")
+    assert here.account_for_token(token).username == there.account_for_token(token).username == "operator1"
+    statements = _statements(web.medflow.db)
+    now[0] += timedelta(seconds=4)
+    assert there.account_for_token(token).username == "operator1"
+    assert statements == []  # within the 5 s of config.yaml: no database at all
+    here.revoke_token("operator1", here.tokens("operator1")[0]["id"])
+    assert here.account_for_token(token) is None  # the revoking process forgets at once
+    assert there.account_for_token(token).username == "operator1"  # the documented delay elsewhere
+    now[0] += timedelta(seconds=1)
+    assert there.account_for_token(token) is None
+    assert there.account_for_token(token) is None  # a refusal is not remembered as an account
+
+
+def test_disabling_an_account_ends_its_cached_tokens_here_and_zero_seconds_turns_the_cache_off(web) -> None:
+    accounts = Accounts(web.medflow.db, web.medflow.settings)
+    token = accounts.issue_token("operator1", "МИС")
+    assert accounts.account_for_token(token).username == "operator1"
+    accounts.set_active("operator1", False)
+    assert accounts.account_for_token(token) is None
+    accounts.set_active("operator1", True)
+    uncached = Accounts(web.medflow.db, web.medflow.settings.with_overrides({"web.token_cache_seconds": 0}))
+    assert uncached.account_for_token(token).username == "operator1"
+    statements = _statements(web.medflow.db)
+    uncached.account_for_token(token)
+    uncached.account_for_token(token)
+    assert sum("api_tokens" in s for s in statements) == 2
+
+
 def test_password_change(web) -> None:
     client = web.login("ivanova")
     page = client.post_form("/account", {"action": "password", "current_password": "demo12345",
