@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -119,33 +119,35 @@ def _show(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# Core, not session.add(): an ORM flush of one or two outbox rows cost more than the INSERT itself.
+_INSERT_NOTIFICATIONS = insert(Notification.__table__)
+_SENT = select(Notification.idempotency_key).where(Notification.idempotency_key.in_(bindparam("b_keys", expanding=True)))
+
+
 def enqueue(
     session: Session, *, kind: str, values: dict[str, Any], email: str | None, phone: str | None,
     instance_id: int | None, business_key: str | None, idempotency_key: str | None = None,
     portal_status: str | None = None, templates: dict[str, Any] | None = None,
 ) -> list[Notification]:
-    """Outbox rows for every channel the person can be reached on; a repeated key adds nothing."""
+    """Outbox rows for every channel the person can be reached on; a repeated key adds nothing.
+    Returns what was inserted (not tracked by the session)."""
     subject, body = render(kind, {"business_key": business_key, **values}, templates)
     channels = [(channel, recipient, text, f"{idempotency_key}:{channel}" if idempotency_key else None)
                 for channel, recipient, text in (("email", email, body), ("sms", phone, subject)) if recipient]
     keys = [key for *_, key in channels if key]
-    sent = set(session.scalars(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys)))) \
-        if keys else set()
-    rows = []
-    for channel, recipient, text, key in channels:
-        if key in sent:
-            continue
-        row = Notification(
-            idempotency_key=key, instance_id=instance_id, business_key=business_key, kind=kind, channel=channel,
-            recipient=recipient, subject=subject, body=text, portal_status=portal_status, status="pending",
-            attempts=0, created_at=clock.now(), next_attempt_at=clock.now(),
-        )
-        session.add(row)
-        rows.append(row)
+    sent = set(session.connection().scalars(_SENT, {"b_keys": keys})) if keys else set()
+    now = clock.now()
+    rows = [
+        dict(idempotency_key=key, instance_id=instance_id, business_key=business_key, kind=kind, channel=channel,
+             recipient=recipient, subject=subject, body=text, portal_status=portal_status, status="pending",
+             attempts=0, created_at=now, next_attempt_at=now)
+        for channel, recipient, text, key in channels if key not in sent
+    ]
+    if rows:
+        session.connection().execute(_INSERT_NOTIFICATIONS, rows)
     if portal_status and instance_id is not None:
         session.info.setdefault(NOTIFIED_KEY, set()).add((instance_id, portal_status))
-    session.flush()
-    return rows
+    return [Notification(**row) for row in rows]
 
 
 def contacts(session: Session, instance_id: int) -> ApplicationRecord | None:
