@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import clock
 from engine.handler_registry import CallContext, handler
@@ -51,6 +52,20 @@ class EgiszRegistry(Protocol):
     def active_medbooks(self, ctx: CallContext, snils: str) -> list[dict[str, Any]]: ...
 
 
+# The checks of a submit read with Core and prebuilt statements: the ORM's loading cost more than
+# the lookups themselves, and these tables are only read here.
+_PASSPORT = select(*PassportRecord.__table__.c).where(PassportRecord.series_number == bindparam("b_number"))
+_PERSON = select(*SnilsRecord.__table__.c).where(SnilsRecord.snils == bindparam("b_snils"))
+_DUPLICATE = (
+    select(ApplicationRecord.business_key)
+    .join(Instance, Instance.id == ApplicationRecord.instance_id)
+    .where(ApplicationRecord.process_key == bindparam("b_process"), ApplicationRecord.snils == bindparam("b_snils"),
+           ApplicationRecord.instance_id != bindparam("b_instance"), Instance.status.in_(("running", "incident")))
+    .order_by(ApplicationRecord.id)
+    .limit(1)
+)
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -60,7 +75,7 @@ class LocalPassportRegistry:
         self.env = env
 
     def find_passport(self, ctx: CallContext, series_number: str) -> dict[str, Any] | None:
-        row = session_for(ctx).scalar(select(PassportRecord).where(PassportRecord.series_number == series_number))
+        row = session_for(ctx).connection().execute(_PASSPORT, {"b_number": series_number}).first()
         if row is None:
             return None
         return {"series_number": row.series_number, "last_name": row.last_name, "first_name": row.first_name,
@@ -73,7 +88,7 @@ class LocalSnilsRegistry:
         self.env = env
 
     def find_person(self, ctx: CallContext, snils: str) -> dict[str, Any] | None:
-        row = session_for(ctx).get(SnilsRecord, snils)
+        row = session_for(ctx).connection().execute(_PERSON, {"b_snils": snils}).first()
         if row is None:
             return None
         return {"snils": row.snils, "last_name": row.last_name, "first_name": row.first_name,
@@ -204,22 +219,33 @@ _REGISTER_PARAMS = {"type": "object", "required": ["applicant"],
                     "properties": {"applicant": {"type": "object"}, "contact": {"type": ["object", "null"]}}}
 
 
+def _upsert_application(dialect: Any) -> Any:
+    """One statement whether or not the application was registered before (a resubmission)."""
+    table = ApplicationRecord.__table__
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.instance_id],
+        set_={name: statement.excluded[name] for name in ("snils", "full_name", "email", "phone")},
+    )
+
+
+# Core, not the ORM: a SELECT and a flush became one statement.
+_UPSERT_APPLICATION = {"postgresql": _upsert_application(postgresql), "sqlite": _upsert_application(sqlite)}
+
+
 @handler("register_application", params=_REGISTER_PARAMS)
 def register_application(applicant: dict[str, Any], ctx: CallContext, contact: dict[str, Any] | None = None) -> dict[str, Any]:
     """Record whom the application is about and where to send its notices (the filer's contacts)."""
     session = session_for(ctx)
     reach = contact or applicant
     names = [applicant.get(k) for k in ("last_name", "first_name", "middle_name")]
-    row = session.scalar(select(ApplicationRecord).where(ApplicationRecord.instance_id == ctx.instance_id))
-    if row is None:
-        row = ApplicationRecord(instance_id=ctx.instance_id, business_key=ctx.business_key,
-                                process_key=ctx.process_key, created_at=clock.now())
-        session.add(row)
-    row.snils = applicant.get("snils") or None
-    row.full_name = " ".join(n for n in names if n) or None
-    row.email, row.phone = reach.get("email") or None, reach.get("phone") or None
-    session.flush()
-    session.info.setdefault(REGISTERED_IN_STEP, {})[ctx.instance_id] = row
+    values = {"instance_id": ctx.instance_id, "business_key": ctx.business_key, "process_key": ctx.process_key,
+              "created_at": clock.now(), "snils": applicant.get("snils") or None,
+              "full_name": " ".join(n for n in names if n) or None,
+              "email": reach.get("email") or None, "phone": reach.get("phone") or None}
+    connection = session.connection()
+    connection.execute(_UPSERT_APPLICATION[connection.dialect.name], values)
+    session.info.setdefault(REGISTERED_IN_STEP, {})[ctx.instance_id] = ApplicationRecord(**values)
     return {"registered": True, "business_key": ctx.business_key}
 
 
@@ -228,14 +254,8 @@ def check_duplicate_application(snils: Any, ctx: CallContext) -> dict[str, Any]:
     """Another application of the same procedure for the same СНИЛС still in progress?"""
     if not snils:
         return {"duplicate": False, "other": None}
-    other = session_for(ctx).scalar(
-        select(ApplicationRecord.business_key)
-        .join(Instance, Instance.id == ApplicationRecord.instance_id)
-        .where(ApplicationRecord.process_key == ctx.process_key, ApplicationRecord.snils == str(snils),
-               ApplicationRecord.instance_id != ctx.instance_id, Instance.status.in_(("running", "incident")))
-        .order_by(ApplicationRecord.id)
-        .limit(1)
-    )
+    other = session_for(ctx).connection().scalar(_DUPLICATE, {
+        "b_process": ctx.process_key, "b_snils": str(snils), "b_instance": ctx.instance_id})
     message = f"Заявление {other} по этой услуге уже рассматривается" if other else None
     return {"duplicate": other is not None, "other": other,
             "errors": {"applicant.snils": message} if message else {}}

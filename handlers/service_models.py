@@ -11,8 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, BigId
 
-# session.info key: the application rows a step registered, by instance id. The session maps
-# rows it does not hold modified only weakly, so a later handler of the same step would read again.
+# session.info key: what a step registered about an application (written with Core, not tracked by
+# the session), by instance id, so that a later handler of the same step does not read it back.
 REGISTERED_IN_STEP = "medflow.registered_applications"
 
 

@@ -100,7 +100,9 @@ def test_duplicate_application_of_same_person(mf) -> None:
         assert check_duplicate_application(None, ctx=ctx)["duplicate"] is False
 
 
-def test_register_application_uses_the_filers_contacts(mf) -> None:
+def test_register_application_uses_the_filers_contacts(tmp_path, database_url) -> None:
+    # Both databases: registering again is an upsert in each one's SQL dialect.
+    mf = make_medflow(tmp_path, **{"database.url": database_url})
     instance_id = _instance(mf, 1)
     with handler_call(mf, instance_id=instance_id) as ctx:
         register_application(demo_applicant(2), ctx=ctx, contact={"email": "mother@example.ru", "phone": "+79160000000"})
