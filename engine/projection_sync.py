@@ -110,12 +110,18 @@ def _sync_timers(
              "attempts": 0, "created_at": now}
             for t in added
         ])
+    moved = False
     for timer in live:
         previous = before.timers.get(timer.task_id)
         if previous is not None and previous != timer.due_at:  # a cycle timer moved on
+            moved = True
             session.connection().execute(_MOVE_TIMER, {"b_instance": row.id, "b_task": timer.task_id,
                                                        "b_due_at": timer.due_at})
-    if gone or added or new_jobs or live or row.next_due_at is not None:
+    if added and len(added) == len(live) and row.next_due_at is None and not (gone or moved or new_jobs):
+        # next_due_at is the earliest waiting job, so nothing waited before this step: the waiting
+        # jobs are the ones just inserted. Saves reading them back on every first timer.
+        row.next_due_at = min(t.due_at for t in added)
+    elif gone or added or new_jobs or live or row.next_due_at is not None:
         session.flush()
         row.next_due_at = session.connection().scalar(_NEXT_DUE, {"b_instance": row.id})
 

@@ -42,17 +42,19 @@ def test_boundary_reminder_does_not_interrupt_and_is_cancelled_with_the_task(med
     inst = medflow.queries.instance(started["id"])
     (reminder,) = inst["jobs"]
     assert reminder["element_id"] == "remind" and reminder["due_at"] == "2026-05-06T21:00:00+00:00"
+    assert inst["next_due_at"] == reminder["due_at"]  # the timer scan's column: the earliest waiting job
     worker = Worker(medflow, "w1")
     sim_clock.set(datetime(2026, 5, 7, 9, 0, tzinfo=UTC))
     assert worker.tick().fired == 1
     after = medflow.queries.instance(started["id"])
     assert len(after["open_tasks"]) == 1  # the review still waits
-    assert after["jobs"] == []
+    assert after["jobs"] == [] and after["next_due_at"] is None
     task = after["open_tasks"][0]
     medflow.runtime.complete(task["id"], {"decision": "fix"}, user="op")
     medflow.runtime.send_message("resubmit", started["business_key"], {}, actor="a")
     again = medflow.queries.instance(started["id"])
     assert [j["element_id"] for j in again["jobs"]] == ["remind"]  # a fresh reminder for the new round
+    assert again["next_due_at"] == again["jobs"][0]["due_at"]
     medflow.runtime.complete(again["open_tasks"][0]["id"], {"decision": "approve"}, user="op")
     assert medflow.queries.instance(started["id"])["jobs"] == []
 
