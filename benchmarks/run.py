@@ -46,15 +46,16 @@ class Sizes:
     steady: int
     steady_seconds: int
     lead_seconds: float
+    work_applications: int
 
 
 FULL = Sizes(300, (1, 100, 1000), 10_000, 1_000, 150, 16, 25, 4, (10_000, 100_000), 200, 300,
-             100_000, 10_000, 3_000, 30, 12)
-QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_000, 300, 200, 3, 4)
+             100_000, 10_000, 3_000, 30, 12, 30)
+QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_000, 300, 200, 3, 4, 2)
 
 # Every figure the table must show, in order; a failed section leaves "—" in its rows.
 KEYS = ["e2e_sqlite_real", "e2e_sqlite_engine", "e2e_pg_real", "e2e_pg_engine", "e2e_ceiling",
-        "http_rate", "http_p50", "http_p95", "http_p99", "http_errors",
+        "http_rate", "http_p50", "http_p95", "http_p99", "http_errors", "http_calls", "http_statements",
         "worklist_small_p95", "worklist_large_p95", "worklist_growth", "generate_pg",
         "timers_one_p50", "timers_one_p99", "timers_one_rate", "timers_two_p99", "timers_two_rate",
         "timers_scaling", "timers_steady_p99", "timers_duplicates",
@@ -155,6 +156,17 @@ def http_section(run: Run, s: Sizes, tmp: Path) -> None:
                higher_is_better=False, note=h["first_error"][:80]),
         Figure("rss_gunicorn", "(6) peak RSS of a gunicorn worker after (2)", h["rss_mb"], "MB", "≤ 300",
                h["rss_mb"] <= 300, higher_is_better=False),
+    )
+    from benchmarks.work_count import work_per_application
+
+    with postgres_database("work") as url:
+        work = work_per_application(url, tmp, s.work_applications)
+    _say(f"work {work}")
+    run.add(
+        Figure("http_calls", "(2) Python calls per application, one web process (count, not time)", work["calls"],
+               "calls", higher_is_better=False, note="cProfile; the same code gives the same count on any VM"),
+        Figure("http_statements", "(2) SQL statements per application, one web process", work["statements"],
+               "stmts", higher_is_better=False),
     )
     small, large = s.worklist
     with postgres_database("worklist") as url:
