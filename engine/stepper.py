@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.engine_loop import do_engine_steps
 from engine.script_engine import HandlerFailure
 
 ATTEMPTS_KEY = "medflow_attempts"
@@ -96,7 +97,7 @@ def run_steps(
 
     for _ in range(MAX_FAILURES_PER_STEP):
         try:
-            workflow.do_engine_steps(did_complete_task=completed)
+            do_engine_steps(workflow, did_complete_task=completed)
             return report
         except Exception as exc:  # every failure is turned into a path, a retry or an incident
             task = _failing_task(workflow, exc)
