@@ -284,9 +284,10 @@ class Accounts:
         if self.token_cache_for <= timedelta(0):
             return
         if len(self._token_cache) >= TOKEN_CACHE_ENTRIES:
-            expired = [t for t, (at, _) in self._token_cache.items() if now - at >= self.token_cache_for]
+            # A copy: `medflow serve` answers requests in threads that share this cache.
+            expired = [t for t, (at, _) in list(self._token_cache.items()) if now - at >= self.token_cache_for]
             for stale in expired or list(self._token_cache):
-                del self._token_cache[stale]
+                self._token_cache.pop(stale, None)
         self._token_cache[token] = (now, info)
 
     # --- internals -----------------------------------------------------------------------

@@ -37,11 +37,11 @@ from handlers.services import environment, session_for
 READY, CHECKING, CONFIRMED, REJECTED = "Готово к проверке", "На проверке", "Подтверждено", "Отклонено"
 MB = 1024 * 1024
 _ID = re.compile(r"[0-9a-f]{32}")
+_DOCUMENTS = StoredDocument.__table__
 # Core, not session.add(): the ORM's flush of this one row cost three times the INSERT itself
 # (py-spy, an upload through the API on PostgreSQL).
-_INSERT_DOCUMENT = insert(StoredDocument.__table__)
+_INSERT_DOCUMENT = insert(_DOCUMENTS)
 # A package's check reads columns and marks what passed in one UPDATE, not through the ORM.
-_DOCUMENTS = StoredDocument.__table__
 _PACKAGE = (select(_DOCUMENTS.c.id, _DOCUMENTS.c.size, _DOCUMENTS.c.problems, _DOCUMENTS.c.original_name)
             .where(_DOCUMENTS.c.id.in_(bindparam("b_ids", expanding=True))))
 _TO_CHECKING = (update(_DOCUMENTS).where(_DOCUMENTS.c.id.in_(bindparam("b_ids", expanding=True)))

@@ -206,6 +206,20 @@ def test_disabling_an_account_ends_its_cached_tokens_here_and_zero_seconds_turns
     assert sum("api_tokens" in s for s in statements) == 2
 
 
+def test_the_token_cache_is_bounded_and_drops_expired_entries_first(web, monkeypatch) -> None:
+    import engine.accounts
+
+    monkeypatch.setattr(engine.accounts, "TOKEN_CACHE_ENTRIES", 2)
+    now = [datetime(2026, 5, 4, 9, 0, tzinfo=UTC)]
+    accounts = Accounts(web.medflow.db, web.medflow.settings, now=lambda: now[0])
+    old, fresh, newest = (accounts.issue_token("operator1", f"МИС {i}") for i in range(3))
+    accounts.account_for_token(old)
+    now[0] += timedelta(seconds=6)  # past the 5 s of config.yaml
+    accounts.account_for_token(fresh)
+    accounts.account_for_token(newest)  # full: the expired entry goes, the live one stays
+    assert set(accounts._token_cache) == {fresh, newest}
+
+
 def test_password_change(web) -> None:
     client = web.login("ivanova")
     page = client.post_form("/account", {"action": "password", "current_password": "demo12345",
