@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 import handlers
 from engine.bootstrap import MedFlow, build
 from engine.clock import SimulatedClock
 from engine.config import load_settings
+from engine.db import Database
 from engine.definitions import collect_files
 from engine.handler_registry import CallContext
 from handlers.services import SERVICES_KEY, step_session
@@ -56,6 +59,24 @@ def handler_call(medflow: MedFlow, business_key: str = "МК-2026-000001", insta
     assert SERVICES_KEY in ctx.services
     with medflow.db.write() as session, step_session(session):
         yield ctx
+
+
+@contextmanager
+def recorded_statements(db: Database) -> Iterator[list[str]]:
+    """The SQL the database's connections send while the block runs (both engines)."""
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    engines = {db.write_engine, db.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
 
 
 def another_call(ctx: CallContext, task_id: str) -> CallContext:

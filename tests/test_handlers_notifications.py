@@ -140,36 +140,22 @@ def test_staff_notice_and_support_ticket(mf) -> None:
 
 
 def test_contacts_registered_earlier_in_the_step_are_used_without_reading_them_again(mf) -> None:
-    from sqlalchemy import event
+    from tests.medflow_harness import recorded_statements
 
-    statements: list[str] = []
-    engine = mf.db.write_engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, …)
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with handler_call(mf) as ctx:
-            register_application(demo_applicant(0), ctx=ctx, contact={"email": "new@example.ru", "phone": None})
-            before = len(statements)
-            assert notify_applicant("issued", ctx=ctx, values={}) == {"queued": 1}
-            reads = [s for s in statements[before:] if "FROM applications" in s]
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    with recorded_statements(mf.db) as statements, handler_call(mf) as ctx:
+        register_application(demo_applicant(0), ctx=ctx, contact={"email": "new@example.ru", "phone": None})
+        before = len(statements)
+        assert notify_applicant("issued", ctx=ctx, values={}) == {"queued": 1}
+        reads = [s for s in statements[before:] if "FROM applications" in s]
     assert reads == []
     assert [(n.channel, n.recipient) for n in _outbox(mf)] == [("email", "new@example.ru")]
 
 
 def test_starting_an_application_does_not_look_for_contacts_it_cannot_have(mf) -> None:
-    from sqlalchemy import event
-
-    from tests.medflow_harness import deploy_processes
+    from tests.medflow_harness import deploy_processes, recorded_statements
 
     deploy_processes(mf)
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(mf.db.write_engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements(mf.db) as statements:
         started = mf.runtime.start("medbook_issuance", {}, actor="ivanova")
-    finally:
-        event.remove(mf.db.write_engine, "before_cursor_execute", listener)
     assert started["open_tasks"]
     assert [s for s in statements if "FROM applications" in s] == []

@@ -10,6 +10,7 @@ import pytest
 
 from engine.accounts import Accounts, LoginRefused
 from engine.errors import Conflict, ValidationFailed
+from tests.medflow_harness import recorded_statements
 from tests.web_harness import make_web
 
 
@@ -163,15 +164,6 @@ def test_token_use_is_a_read_and_last_used_is_kept_to_the_minute(web) -> None:
     assert last_used() == now[0]
 
 
-def _statements(db) -> list[str]:
-    from sqlalchemy import event
-
-    seen: list[str] = []
-    for engine in {db.write_engine, db.read_engine}:
-        event.listen(engine, "before_cursor_execute", lambda conn, cur, statement, *rest: seen.append(statement))
-    return seen
-
-
 def test_a_process_remembers_a_token_for_seconds_and_forgets_it_when_revoked(web) -> None:
     now = [datetime(2026, 5, 4, 9, 0, tzinfo=UTC)]
     clock = lambda: now[0]  # noqa: E731
@@ -179,9 +171,9 @@ def test_a_process_remembers_a_token_for_seconds_and_forgets_it_when_revoked(web
     there = Accounts(web.medflow.db, web.medflow.settings, now=clock)  # another web process
     token = here.issue_token("operator1", "МИС")
     assert here.account_for_token(token).username == there.account_for_token(token).username == "operator1"
-    statements = _statements(web.medflow.db)
     now[0] += timedelta(seconds=4)
-    assert there.account_for_token(token).username == "operator1"
+    with recorded_statements(web.medflow.db) as statements:
+        assert there.account_for_token(token).username == "operator1"
     assert statements == []  # within the 5 s of config.yaml: no database at all
     here.revoke_token("operator1", here.tokens("operator1")[0]["id"])
     assert here.account_for_token(token) is None  # the revoking process forgets at once
@@ -200,9 +192,9 @@ def test_disabling_an_account_ends_its_cached_tokens_here_and_zero_seconds_turns
     accounts.set_active("operator1", True)
     uncached = Accounts(web.medflow.db, web.medflow.settings.with_overrides({"web.token_cache_seconds": 0}))
     assert uncached.account_for_token(token).username == "operator1"
-    statements = _statements(web.medflow.db)
-    uncached.account_for_token(token)
-    uncached.account_for_token(token)
+    with recorded_statements(web.medflow.db) as statements:
+        uncached.account_for_token(token)
+        uncached.account_for_token(token)
     assert sum("api_tokens" in s for s in statements) == 2
 
 
