@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, BigId
@@ -48,4 +48,18 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
-ACCOUNT_TABLES = [Account.__table__, ApiToken.__table__]
+
+
+class LoginAttempt(Base):
+    """Login attempts per client address and time window, counted in the database so that every
+    web process of every server enforces one limit (a per-process count multiplied it by their
+    number)."""
+
+    __tablename__ = "login_attempts"
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Start of the window, in whole windows since the epoch (wall-clock time).
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+ACCOUNT_TABLES = [Account.__table__, ApiToken.__table__, LoginAttempt.__table__]

@@ -64,8 +64,9 @@ class Web:
         return {"Authorization": f"Bearer {self.accounts.issue_token(username, 'test')}"}
 
 
-def make_web(tmp_path: Path, **config: Any) -> Web:
-    medflow = make_medflow(tmp_path, DEFAULT_START)
+def make_web(tmp_path: Path, settings: dict[str, Any] | None = None, **config: Any) -> Web:
+    """``settings`` override config.yaml's; ``config`` is Flask's."""
+    medflow = make_medflow(tmp_path, DEFAULT_START, **(settings or {}))
     deploy_processes(medflow)
     # Minimal argon2 cost: the tests check the rules, not the hash's strength.
     accounts = Accounts(medflow.db, medflow.settings, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))

@@ -13,6 +13,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.accounts import Accounts
 from engine.bootstrap import MedFlow
@@ -48,6 +49,12 @@ def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["medflow"] = medflow
     app.extensions["accounts"] = accounts or Accounts(medflow.db, settings)
+    proxies = int(settings.get("web.proxies", 0))
+    if proxies:
+        # Behind nginx every request comes from 127.0.0.1: the login throttle would count all
+        # people as one address. Trust X-Forwarded-* from exactly this many proxies, no more —
+        # a client cannot choose its own address by sending the header itself.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     csrf.init_app(app)
     auth.init_app(app)

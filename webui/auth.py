@@ -3,16 +3,15 @@
 Sessions are Flask-Login sessions in a signed cookie; ``last_seen`` in the session ends a session
 after ``web.session_minutes`` without requests. Failed logins lock an account in
 :mod:`engine.accounts`; on top of that one address may try only so often (a person mistypes a few
-times, a script tries thousands of names).
+times, a script tries thousands of names), counted in the database by :mod:`engine.login_throttle`
+so that every web process enforces the same limit.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from functools import wraps
-from threading import Lock
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +32,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from engine.accounts import AccountInfo, Accounts, LoginRefused
 from engine.errors import EngineError
+from engine.login_throttle import LoginThrottle
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -90,26 +90,6 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorate
 
 
-class _Throttle:
-    """At most ``limit`` login attempts per address in ``window`` seconds (in this process)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits[key]
-            while hits and hits[0] < now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
-
-
 def _safe_next(target: str | None) -> str | None:
     # Only local paths: an open redirect after login would be a phishing tool.
     if not target:
@@ -128,7 +108,7 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:100]
         password = request.form.get("password", "")
-        throttle: _Throttle = current_app.extensions["login_throttle"]
+        throttle: LoginThrottle = current_app.extensions["login_throttle"]
         if not throttle.allow(request.remote_addr or "?"):
             error = "Слишком много попыток входа с вашего адреса. Подождите несколько минут."
             return render_template("login.html", error=error, username=username), 429
@@ -194,7 +174,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Войдите, чтобы продолжить."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-    app.extensions["login_throttle"] = _Throttle(int(app.config.get("LOGIN_ATTEMPTS_PER_WINDOW", 30)), 300)
+    settings = app.extensions["medflow"].settings
+    app.extensions["login_throttle"] = LoginThrottle(
+        app.extensions["medflow"].db, int(settings.get("web.login_attempts_per_address", 30)),
+        60 * float(settings.get("web.login_window_minutes", 5)))
     app.register_blueprint(bp)
 
     @login_manager.user_loader
