@@ -28,7 +28,13 @@ from engine.errors import NotFound, StateUnreadable
 from engine.handler_registry import CallContext
 from engine.instance_row import InstanceRow, insert_row, read_row, read_row_of_task, write_row
 from engine.models import Definition, Incident, Job, MessageSubscription, UserTask
-from engine.projection_sync import SNAPSHOT_ATTR, Snapshot, sync_projections, take_snapshot
+from engine.projection_sync import (
+    SNAPSHOT_ATTR,
+    Snapshot,
+    record_fired_timers,
+    sync_projections,
+    take_snapshot,
+)
 from engine.projections import all_tasks, properties
 from engine.script_engine import MedflowScriptEngine, TimeHelpers
 from engine.stepper import run_steps
@@ -164,6 +170,7 @@ class InstanceStore:
         started = time.time()
         now = clock.now()
         report = run_steps(workflow, now, self.retry_delays)
+        record_fired_timers(session, row, workflow, self.audit, actor)
         for task in report.completed:
             spec = task.task_spec
             if spec.bpmn_id and not spec.manual:

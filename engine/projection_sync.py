@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -31,6 +34,9 @@ _TASK_IDS = bindparam("b_tasks", expanding=True)
 _CANCEL_TIMERS = (update(Job).where(Job.instance_id == _INSTANCE, Job.kind == "timer", Job.status == "waiting",
                                     Job.task_id.in_(_TASK_IDS)).values(status="cancelled"))
 _INSERT_JOBS = insert(Job)
+_TIMER_FIRED = (update(Job).where(Job.instance_id == _INSTANCE, Job.kind == "timer", Job.status == "waiting",
+                                  Job.task_id == bindparam("b_task"))
+                .values(status="done", fired_at=bindparam("b_fired_at"), lateness_ms=bindparam("b_lateness")))
 _MOVE_TIMER = (update(Job).where(Job.instance_id == _INSTANCE, Job.task_id == bindparam("b_task"),
                                  Job.status == "waiting").values(due_at=bindparam("b_due_at")))
 _NEXT_DUE = (select(Job.due_at).where(Job.instance_id == _INSTANCE, Job.status == "waiting")
@@ -68,6 +74,38 @@ def forget_user_task(workflow: BpmnWorkflow, task_id: str) -> None:
     snap = getattr(workflow, SNAPSHOT_ATTR, None)
     if snap is not None:
         snap.user_tasks.discard(task_id)
+
+
+def forget_timer(workflow: BpmnWorkflow, task_id: str) -> None:
+    """A timer the command itself fired (and recorded) is not to be recorded again."""
+    snap = getattr(workflow, SNAPSHOT_ATTR, None)
+    if snap is not None:
+        snap.timers.pop(task_id, None)
+
+
+def record_fired_timers(session: Session, row: InstanceRow, workflow: BpmnWorkflow, audit: Audit, actor: str) -> None:
+    """Timers that fell due and fired inside another command's step — a message or a task
+    completed after the due time, before a worker came to it; or a second timer due in the step
+    a worker fired the first in. Their jobs are done, not cancelled, and the audit log shows the
+    timer fired, with its lateness, as when a worker fires it."""
+    before: Snapshot | None = getattr(workflow, SNAPSHOT_ATTR, None)
+    if before is None or not before.timers:
+        return
+    now = clock.now()
+    for task_id, due_at in list(before.timers.items()):
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except TaskNotFoundException:
+            continue
+        if task is None or task.state != TaskState.COMPLETED:
+            continue  # still waiting, or cancelled with the task it was attached to
+        del before.timers[task_id]
+        lateness_ms = int((now - due_at).total_seconds() * 1000)
+        fired = session.connection().execute(_TIMER_FIRED, {"b_instance": row.id, "b_task": task_id,
+                                                            "b_fired_at": now, "b_lateness": lateness_ms})
+        if fired.rowcount:
+            audit(session, row.id, "engine", "timer_fired", task.task_spec.bpmn_id, None, None,
+                  {"due_at": due_at.isoformat(), "lateness_ms": lateness_ms, "during_step_of": actor})
 
 
 def _evaluate_due(workflow: BpmnWorkflow, task: Any, expression: str) -> datetime | None:

@@ -24,7 +24,7 @@ from engine.forms import validate_form
 from engine.instance_row import InstanceRow
 from engine.instance_store import InstanceStore, utc
 from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
-from engine.projection_sync import forget_user_task
+from engine.projection_sync import forget_timer, forget_user_task
 from engine.projections import user_tasks
 from engine.start_timers import mark_start_fired, schedule_next
 from engine.stepper import reactivate
@@ -236,6 +236,7 @@ class Runtime:
                 conn.execute(_CANCEL_JOB, {"job_id": job.id})
                 return False
         else:
+            forget_timer(workflow, job.task_id)  # recorded here, with the worker's name
             workflow.refresh_timers()
         lateness_ms = int((now - utc(job.due_at)).total_seconds() * 1000)
         conn.execute(_JOB_DONE, {"job_id": job.id, "b_fired_at": now, "b_lateness": lateness_ms, "worker": worker})

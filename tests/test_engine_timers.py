@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from engine.models import Job
 from engine.worker import Worker
 
 
@@ -97,3 +98,28 @@ def test_timer_survives_a_restart(database_url, sim_clock):
     assert Worker(second, "w2").tick().fired == 1
     assert second.queries.instance(started["id"])["status"] == "completed"
     second.db.dispose()
+
+
+def test_a_timer_that_fires_inside_another_command_is_recorded_as_fired(medflow, sim_clock):
+    """The message arrives an hour after the timer fell due and before any worker came: the step
+    fires the timer too. Its job is done (not cancelled) and the log says it fired, and how late."""
+    started = medflow.runtime.start("faults_parallel_wait", {})
+    (job,) = medflow.queries.instance(started["id"])["jobs"]
+    sim_clock.advance(timedelta(hours=2))
+    medflow.runtime.send_message("extra_docs", started["business_key"], {"docs": 1}, actor="applicant")
+    assert medflow.queries.instance(started["id"])["status"] == "completed"
+    fired = [e for e in medflow.queries.history(started["id"]) if e["action"] == "timer_fired"]
+    assert len(fired) == 1 and fired[0]["element_id"] == "pw_hour" and fired[0]["actor"] == "engine"
+    assert fired[0]["details"] == {"due_at": job["due_at"], "lateness_ms": 3_600_000, "during_step_of": "applicant"}
+    with medflow.db.read() as session:
+        stored = session.get(Job, job["id"])
+        assert (stored.status, stored.lateness_ms) == ("done", 3_600_000)
+    assert Worker(medflow, "w1").tick().fired == 0
+
+
+def test_a_timer_fired_by_a_worker_is_recorded_once(medflow, sim_clock):
+    started = medflow.runtime.start("faults_parallel_wait", {})
+    sim_clock.advance(timedelta(hours=2))
+    assert Worker(medflow, "w1").tick().fired == 1
+    fired = [e for e in medflow.queries.history(started["id"]) if e["action"] == "timer_fired"]
+    assert [(e["actor"], e["element_id"]) for e in fired] == [("w1", "pw_hour")]
