@@ -114,6 +114,7 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
         default_prefix=str(settings.get("business_keys.default_prefix", "ЗВ")),
         cache_size=int(settings.get("engine.workflow_cache", 500)),
         max_result_bytes=int(settings.get("handlers.max_result_kb", 256)) * 1024,
+        script_seconds=float(settings.get("engine.script_time_limit_seconds", 5)),
     )
     definitions.deploy_listeners.append(lambda session, definition, bundle: schedule_on_deploy(
         session, definition, bundle, helpers))

@@ -35,6 +35,9 @@ def problem(text: str, mode: str = "eval") -> str | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             return "импорт модулей в выражениях и скриптах запрещён"
+        if isinstance(node, ast.ExceptHandler) and node.type is None:
+            # It would catch the stop of a script that ran out of time (engine.script_budget).
+            return "«except:» без типа исключения запрещён: укажите тип, например «except ValueError:»"
         if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _FRAME_ATTRIBUTES):
             return f"обращение к служебному атрибуту «{node.attr}» запрещено"
         if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in _FORBIDDEN_NAMES):

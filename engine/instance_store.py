@@ -67,8 +67,10 @@ class InstanceStore:
         default_prefix: str,
         cache_size: int = 500,
         max_result_bytes: int = 256 * 1024,
+        script_seconds: float = 5.0,
     ) -> None:
         self.max_result_bytes = max_result_bytes
+        self.script_seconds = script_seconds
         self.db = db
         self.definitions = definitions
         self.helpers = helpers
@@ -111,7 +113,7 @@ class InstanceStore:
                 services=self.services, session=session,
             )
 
-        return MedflowScriptEngine(self.helpers, context, self.max_result_bytes)
+        return MedflowScriptEngine(self.helpers, context, self.max_result_bytes, self.script_seconds)
 
     def load(self, session: Session, row: InstanceRow, for_reading: bool = False) -> BpmnWorkflow:
         """The workflow of ``row``; a writer takes it from the cache, a reader always deserializes

@@ -26,6 +26,7 @@ from engine import clock as clock_module
 from engine import expression_guard, timer_guard  # noqa: F401  (timer_guard patches on import)
 from engine.calendar import ProductionCalendar
 from engine.handler_registry import BpmnError, CallContext, get_handler
+from engine.script_budget import ScriptTimeout, run_limited
 
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
@@ -123,16 +124,21 @@ class MedflowScriptEngine(PythonScriptEngine):
     """Script engine with a restricted namespace and registry-backed service calls."""
 
     def __init__(self, helpers: TimeHelpers, context_factory: Callable[[Any, str], CallContext],
-                 max_result_bytes: int = 256 * 1024) -> None:
+                 max_result_bytes: int = 256 * 1024, script_seconds: float = 5.0) -> None:
         super().__init__(environment=_CompiledEnvironment(helpers.namespace()))
         self._context_factory = context_factory
         self.max_result_bytes = max_result_bytes
+        self.script_seconds = script_seconds
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         unsafe = expression_guard.problem(expression, "eval")
         if unsafe is not None:
             raise WorkflowTaskException(f"выражение отклонено: {unsafe}", task=task)
-        return super().evaluate(task, expression, external_context)
+        try:
+            return run_limited(self.script_seconds, lambda: super(MedflowScriptEngine, self).evaluate(
+                task, expression, external_context))
+        except ScriptTimeout as exc:
+            raise WorkflowTaskException(f"выражение {exc}", task=task) from None
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         unsafe = expression_guard.problem(script, "exec")
@@ -140,7 +146,13 @@ class MedflowScriptEngine(PythonScriptEngine):
             task._set_state(TaskState.ERROR)
             raise WorkflowTaskException(f"скрипт отклонён: {unsafe}", task=task)
         before = dict(task.data)
-        result = super().execute(task, script, external_context)
+        try:
+            result = run_limited(self.script_seconds, lambda: super(MedflowScriptEngine, self).execute(
+                task, script, external_context))
+        except ScriptTimeout as exc:
+            task.data = before  # what the loop changed before it was stopped is not kept
+            task._set_state(TaskState.ERROR)
+            raise WorkflowTaskException(f"скрипт {exc}", task=task) from None
         # A value the state cannot store (a generator, a map object) must fail here, at the script,
         # as an incident — not later in the save, where it would fail the whole command. The
         # failed script leaves no data behind, so the instance stays saveable.
