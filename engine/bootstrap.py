@@ -95,7 +95,9 @@ def clock_module_utc(value: datetime) -> datetime:
 def build(settings: Settings, db: Database | None = None, clock: Clock | None = None,
           run_migrations: bool = True) -> MedFlow:
     """Connect (and migrate) the database and wire every part of the engine."""
-    db = db or connect(settings.database_url, int(settings.get("database.pool_size", 10)))
+    db = db or connect(settings.database_url, int(settings.get("database.pool_size", 10)),
+                       float(settings.get("database.lock_timeout_seconds", 10)),
+                       float(settings.get("database.idle_in_transaction_timeout_seconds", 300)))
     db.check()
     if run_migrations:
         migrate(db)

@@ -174,7 +174,34 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise
 
 
-def connect(url: str, pool_size: int = 10) -> Database:
+def _postgres_limits(engine: Engine, lock_timeout: float, idle_in_transaction: float) -> None:
+    """Per-connection limits (a SET once per new connection, not per transaction).
+
+    ``lock_timeout``: a command waiting longer than this for an application another command holds
+    gives up (:func:`is_lock_timeout`) instead of queueing without end behind a slow step.
+    ``idle_in_transaction_session_timeout``: a process that stops in the middle of a transaction
+    (a handler hung on the network, a debugger) loses its session, so its row locks are freed
+    and the other processes go on; its transaction rolls back. 0 turns either off."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {int(idle_in_transaction * 1000)}")
+        dbapi_connection.commit()
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """The statement gave up waiting for a lock another transaction holds (PostgreSQL's
+    ``lock_timeout``, SQLite's busy timeout): the database is there, the row is busy."""
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) == "55P03":  # lock_not_available
+        return True
+    return "database is locked" in str(original or "")
+
+
+def connect(url: str, pool_size: int = 10, lock_timeout: float = 10.0,
+            idle_in_transaction_timeout: float = 300.0) -> Database:
     """Open the database at ``url`` (no schema changes; see :func:`migrate`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -187,6 +214,7 @@ def connect(url: str, pool_size: int = 10) -> Database:
     else:
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
         _ping_idle_connections(engine)
+        _postgres_limits(engine, lock_timeout, idle_in_transaction_timeout)
         db = Database(url, engine, engine)
     return db
 

@@ -31,6 +31,14 @@ class Conflict(EngineError):
     http_status = 409
 
 
+class Busy(EngineError):
+    """The application is being changed by another command that holds it longer than the lock
+    timeout: nothing was changed, the same request may simply be sent again."""
+
+    code = "busy"
+    http_status = 503
+
+
 class ValidationFailed(EngineError):
     code = "validation_failed"
     http_status = 422

@@ -17,14 +17,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
 from engine.audit_log import buffer_audit
 from engine.business_keys import allocate_business_key
-from engine.db import Database
+from engine.db import Database, is_lock_timeout
 from engine.definitions import DefinitionStore
-from engine.errors import NotFound, StateUnreadable
+from engine.errors import Busy, NotFound, StateUnreadable
 from engine.handler_registry import CallContext
 from engine.instance_row import InstanceRow, insert_row, read_row, read_row_of_task, write_row
 from engine.models import Definition, Incident, Job, MessageSubscription, UserTask
@@ -87,13 +88,23 @@ class InstanceStore:
     # --- loading -----------------------------------------------------------------------------
 
     def lock(self, session: Session, instance_id: int) -> InstanceRow:
-        row = read_row(session, instance_id, for_update=self.db.is_postgres)
+        try:
+            row = read_row(session, instance_id, for_update=self.db.is_postgres)
+        except OperationalError as exc:
+            if is_lock_timeout(exc):
+                raise _busy(instance_id=instance_id) from exc
+            raise
         if row is None:
             raise NotFound(f"Заявление {instance_id} не найдено", instance_id=instance_id)
         return row
 
     def lock_of_task(self, session: Session, task_id: str) -> InstanceRow | None:
-        return read_row_of_task(session, task_id, for_update=self.db.is_postgres)
+        try:
+            return read_row_of_task(session, task_id, for_update=self.db.is_postgres)
+        except OperationalError as exc:
+            if is_lock_timeout(exc):
+                raise _busy(task_id=task_id) from exc
+            raise
 
     def bundle_hash(self, session: Session, row: InstanceRow) -> str:
         cached = self._definition_hash.get(row.definition_id)
@@ -274,3 +285,9 @@ class InstanceStore:
 
 def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=clock.UTC)
+
+
+def _busy(**details: Any) -> Busy:
+    """A lock wait that timed out is the application being busy, not the database being down."""
+    return Busy("Заявление сейчас изменяет другой запрос. Ничего не изменено — повторите через несколько секунд.",
+                **details)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bootstrap import MedFlow
+from engine.db import is_lock_timeout
 from engine.errors import EngineError
 
 log = logging.getLogger("medflow.worker")
@@ -96,8 +97,11 @@ class Worker:
         except (EngineError, StaleDataError) as exc:
             result.failed += 1
             result.errors.append(f"задание {job_id}: {exc}")
-        except OperationalError:
-            raise
+        except OperationalError as exc:
+            if not is_lock_timeout(exc):
+                raise  # the database went away: the tick backs off
+            result.failed += 1  # a row held too long by someone else: the lease brings the job back
+            result.errors.append(f"задание {job_id}: {exc.orig}")
         except Exception as exc:  # one broken instance must not stop the others
             result.failed += 1
             result.errors.append(f"задание {job_id}: {type(exc).__name__}: {exc}")

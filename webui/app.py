@@ -17,8 +17,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.accounts import Accounts
 from engine.bootstrap import MedFlow
-from engine.db import DatabaseUnavailable
-from engine.errors import EngineError
+from engine.db import DatabaseUnavailable, is_lock_timeout
+from engine.errors import Busy, EngineError
 from webui import auth, display, security
 
 csrf = CSRFProtect()
@@ -119,7 +119,10 @@ def error_page(status: int, message: str, details: dict[str, Any] | None = None)
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def _engine_error(exc: EngineError):  # type: ignore[no-untyped-def]
-        return error_page(exc.http_status, exc.message, exc.to_dict())
+        response = make_response(error_page(exc.http_status, exc.message, exc.to_dict()))
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
@@ -141,6 +144,11 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(DatabaseUnavailable)
     def _database_down(exc: Exception):  # type: ignore[no-untyped-def]
+        if is_lock_timeout(exc):  # a row another request holds too long (not an application's lock)
+            response = make_response(error_page(503, "Данные сейчас изменяет другой запрос. Ничего не изменено — "
+                                                     "повторите через несколько секунд.", {"error": "busy"}))
+            response.headers["Retry-After"] = "5"
+            return response
         # A lost database is temporary and says nothing about the request: 503, retry later.
         app.logger.warning("database unavailable on %s: %s", request.path, exc)
         response = make_response(error_page(503, "Сервис временно недоступен: нет связи с базой данных. "
