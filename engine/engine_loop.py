@@ -12,15 +12,22 @@ parent task. ``tests/test_engine_loop.py`` compares the two at every round of ev
 :func:`do_engine_steps` is the library's loop (SpiffWorkflow 3.2, ``bpmn/workflow.py``) with that
 one call replaced; everything else — subprocesses deepest first, a round's list fixed when it
 starts, timers refreshed at the end — is kept as it is there.
+
+:func:`skip_idle_waiting_walks` does the same for the walk SpiffWorkflow makes after every
+completed task (``update_waiting_tasks``, a tree walk for WAITING tasks): when no task of the
+workflow waits — 240 of 250 calls in medical-book applications — the walk would find nothing
+and update nothing, so it is not made. Otherwise the library's walk runs unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
 
 def _subprocesses_under(workflow: Any) -> list[Any]:
@@ -94,3 +101,19 @@ def do_engine_steps(workflow: BpmnWorkflow, did_complete_task: Callable[[Any], N
     while _engine_round(workflow, did_complete_task):
         pass
     workflow.refresh_timers()
+
+
+def update_waiting_tasks(workflow: Any) -> None:
+    """``Workflow.update_waiting_tasks``, with the walk only when some task of ``workflow`` waits."""
+    for task in workflow.tasks.values():
+        if task._state == TaskState.WAITING:
+            Workflow.update_waiting_tasks(workflow)
+            return
+
+
+def skip_idle_waiting_walks(workflow: BpmnWorkflow) -> None:
+    """Install :func:`update_waiting_tasks` on ``workflow`` and its subprocesses (one started
+    during a step keeps the library's method: slower, the same result)."""
+    for each in (workflow, *workflow.subprocesses.values()):
+        if "update_waiting_tasks" not in each.__dict__:
+            each.update_waiting_tasks = MethodType(update_waiting_tasks, each)

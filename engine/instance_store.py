@@ -25,6 +25,7 @@ from engine.audit_log import buffer_audit
 from engine.business_keys import allocate_business_key
 from engine.db import Database, is_lock_timeout
 from engine.definitions import DefinitionStore
+from engine.engine_loop import skip_idle_waiting_walks
 from engine.errors import Busy, NotFound, StateUnreadable
 from engine.handler_registry import CallContext
 from engine.instance_row import InstanceRow, insert_row, read_row, read_row_of_task, write_row
@@ -141,6 +142,7 @@ class InstanceStore:
                     f"({type(exc).__name__}: {exc}); восстановите строку instances.id={row.id} из резервной копии",
                     instance_id=row.id, business_key=row.business_key) from exc
             take_snapshot(workflow)
+        skip_idle_waiting_walks(workflow)
         workflow.script_engine = self._script_engine(row, session)
         return workflow
 
@@ -160,6 +162,7 @@ class InstanceStore:
         session.info.setdefault(CREATED_IN_STEP, set()).add(row.id)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(row, session))
         setattr(workflow, SNAPSHOT_ATTR, Snapshot())
+        skip_idle_waiting_walks(workflow)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**data)
         self.audit(session, row.id, actor, "instance_started", None, None, definition.process_key,

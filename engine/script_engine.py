@@ -8,6 +8,7 @@ exception is kept (SpiffWorkflow's default ``call_service`` replaces it with a N
 
 from __future__ import annotations
 
+import ast
 import builtins
 import json
 from collections.abc import Callable
@@ -120,8 +121,17 @@ class _CompiledEnvironment(TaskDataEnvironment):
         return super().execute(code, context, external_context)
 
 
+@lru_cache(maxsize=4096)
+def _syntax_checked(text: str) -> None:
+    ast.parse(text)
+
+
 class MedflowScriptEngine(PythonScriptEngine):
     """Script engine with a restricted namespace and registry-backed service calls."""
+
+    def validate(self, expression: str) -> None:
+        # The DMN engine checks every rule's text before each evaluation: parse it once.
+        _syntax_checked(expression)
 
     def __init__(self, helpers: TimeHelpers, context_factory: Callable[[Any, str], CallContext],
                  max_result_bytes: int = 256 * 1024, script_seconds: float = 5.0) -> None:

@@ -85,3 +85,42 @@ def test_ready_tasks_inside_a_call_activity_match_the_tree_walk_at_every_state()
         ready[0].run()
     assert workflow.is_completed() and workflow.data["fee"] == 500
     assert seen_inside  # the case the test is for happened
+
+
+def test_a_skipped_waiting_walk_would_have_found_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every scenario runs with an update_waiting_tasks that, whenever it skips the library's walk,
+    checks that the walk would have found no WAITING task; both the skip and the walk happen."""
+    from SpiffWorkflow.util.task import TaskIterator
+    from SpiffWorkflow.workflow import Workflow
+
+    counted = {"skipped": 0, "walked": 0}
+    fast = engine_loop.update_waiting_tasks
+    walked: list[object] = []
+
+    class LibraryWalk:  # engine_loop's fallback, recorded
+        @staticmethod
+        def update_waiting_tasks(workflow):  # type: ignore[no-untyped-def]
+            walked.append(workflow)
+            Workflow.update_waiting_tasks(workflow)
+
+    def checked(workflow):  # type: ignore[no-untyped-def]
+        would_find = list(TaskIterator(workflow.task_tree, state=TaskState.WAITING))
+        walked.clear()
+        fast(workflow)
+        counted["walked" if walked else "skipped"] += 1
+        if not walked:
+            assert would_find == []
+
+    monkeypatch.setattr(engine_loop, "Workflow", LibraryWalk)
+    monkeypatch.setattr(engine_loop, "update_waiting_tasks", checked)
+    failed = []
+    for path in SCENARIOS:
+        medflow = make_medflow(tmp_path / path.stem)
+        deploy_processes(medflow)
+        try:
+            report = run_scenario(medflow, path)
+        finally:
+            medflow.db.dispose()
+        failed += [] if report.ok else [report.text()]
+    assert failed == []
+    assert counted["skipped"] > 500 and counted["walked"] > 20
