@@ -19,7 +19,8 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 
 from engine import expression_guard
-from engine.parsing import NSMAP, Document, Problem, analyse_bundle, file_kind, owner_id
+from engine.bpmn_files import NSMAP, Document, Problem, file_kind, owner_id
+from engine.parsing import analyse_bundle
 
 _BPMN = "{" + NSMAP["bpmn"] + "}"
 _SPIFF = "{" + NSMAP["spiffworkflow"] + "}"

@@ -9,152 +9,27 @@ line and the element id, because the people who read these messages are analysts
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Literal
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
-MAX_FILE_BYTES = 10 * 1024 * 1024
-_B = "{" + BPMN_NS + "}"
+from engine.bpmn_files import (
+    BPMN_TAG,
+    NSMAP,
+    DefinitionError,
+    Document,
+    Problem,
+    file_kind,
+    has_element_id,
+    load_xml,
+    schema_problems,
+)
 
-Kind = Literal["bpmn", "dmn"]
 Specs = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition, located so that an analyst can open the file at that line."""
-
-    file: str
-    line: int | None
-    element_id: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line or 0}: {self.element_id or '-'}: {self.message}"
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-class DefinitionError(Exception):
-    """A bundle cannot be deployed; `problems` lists every reason found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
-
-
-@dataclass(frozen=True)
-class Document:
-    """A parsed file of the bundle and the line of each element id in it."""
-
-    name: str
-    kind: Kind
-    root: etree._Element
-    lines: dict[str, int] = field(repr=False)
-
-
-def file_kind(name: str) -> Kind | None:
-    lowered = name.lower()
-    return "bpmn" if lowered.endswith(".bpmn") else "dmn" if lowered.endswith(".dmn") else None
-
-
-def _load_xml(name: str, content: bytes) -> etree._Element | Problem:
-    if len(content) > MAX_FILE_BYTES:
-        return Problem(name, None, None, f"Файл слишком большой (больше {MAX_FILE_BYTES} байт)")
-    # A fresh parser per file, since lxml parsers must not be shared between threads. Entities stay
-    # unexpanded and nothing is fetched, so billion-laughs and XXE cannot bite even before the
-    # DOCTYPE check below; SpiffWorkflow itself would use lxml's permissive default parser.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
-    try:
-        root = etree.fromstring(content, parser)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno or (exc.position[0] if exc.position else None)
-        return Problem(name, line or None, None, f"Ошибка синтаксиса XML: {exc.msg}")
-    except (ValueError, etree.LxmlError) as exc:
-        return Problem(name, None, None, f"Файл не читается как XML: {exc}")
-    docinfo = root.getroottree().docinfo
-    # BPMN and DMN never need a DTD; refusing every DOCTYPE is simpler than judging which are harmless.
-    if docinfo.internalDTD is not None or docinfo.system_url or docinfo.public_id:
-        entities = docinfo.internalDTD is not None and any(docinfo.internalDTD.iterentities())
-        reason = "объявления сущностей (ENTITY)" if entities else "DOCTYPE"
-        return Problem(name, 1, None, f"Файл отклонён: {reason} в BPMN/DMN не допускаются")
-    return root
-
-
-# lxml schema objects keep one shared error_log, so concurrent deployments must take turns.
-_SCHEMA_LOCK = threading.Lock()
-_DMN_VALIDATORS: dict[str, BpmnValidator] = {}
-_SHORT_NAMESPACES = {_B: "bpmn:", "{" + SPIFF_NS + "}": "spiffworkflow:"}
-
-
-def _validator_for(kind: Kind, root: etree._Element) -> BpmnValidator | None:
-    if kind == "bpmn":
-        return VALIDATOR
-    # The same rule SpiffWorkflow's BpmnDmnParser uses to pick the DMN namespace.
-    namespace = root.nsmap.get(None) if None in root.nsmap else root.nsmap.get("dmn")
-    schema_path = DMN_SCHEMAS.get(namespace or "")
-    if schema_path is None:
-        return None  # SpiffWorkflow does not validate unknown DMN versions either
-    if namespace not in _DMN_VALIDATORS:
-        _DMN_VALIDATORS[namespace] = BpmnValidator(schema_path)
-    return _DMN_VALIDATORS[namespace]
-
-
-def _schema_problems(name: str, kind: Kind, root: etree._Element) -> list[Problem]:
-    # Validated here rather than by passing VALIDATOR to SpiffBpmnParser(validator=...): the parser
-    # reports only the last XSD error and reads it from the shared error_log without a lock.
-    with _SCHEMA_LOCK:
-        validator = _validator_for(kind, root)
-        if validator is None:
-            return []
-        validator.preprocess(root)  # the tag rewrite SpiffWorkflow applies before validating
-        if validator.validator.validate(root):
-            return []
-        entries = [(entry.line, entry.message) for entry in validator.validator.error_log]
-    problems = []
-    for line, message in entries:
-        for long, short in _SHORT_NAMESPACES.items():
-            message = message.replace(long, short)
-        element = next((e for e in root.iter() if e.sourceline == line), None)
-        problems.append(Problem(name, line or None, owner_id(element) if element is not None else None,
-                                f"Нарушение схемы {kind.upper()} (XSD): {message}"))
-    return problems
-
-
-_PARTS = {"timeDate", "timeDuration", "timeCycle", "condition", "script", "loopCardinality", "completionCondition"}
-
-
-def _has_element_id(element: etree._Element, shown_only: bool = False) -> bool:
-    # spiffworkflow:* "id" attributes name handlers and parameters, not elements; event definitions
-    # and expressions are invisible parts of the element an analyst clicks in the modeler.
-    if not isinstance(element.tag, str) or not element.get("id"):
-        return False
-    qname = etree.QName(element)
-    if qname.namespace == SPIFF_NS:
-        return False
-    local = qname.localname
-    return not shown_only or not (local in _PARTS or local.endswith(("EventDefinition", "Expression")))
-
-
-def owner_id(element: etree._Element) -> str | None:
-    """The id of the element, or of its nearest ancestor, that an analyst sees in the modeler."""
-    node: etree._Element | None = element
-    while node is not None and not _has_element_id(node, shown_only=True):
-        node = node.getparent()
-    return node.get("id") if node is not None else None
 
 
 # SpiffWorkflow speaks English; analysts get a Russian sentence with the original kept for support.
@@ -276,18 +151,18 @@ def analyse_bundle(files: Mapping[str, bytes]) -> tuple[ParsedBundle, list[Probl
         kind = file_kind(name)
         if kind is None:
             continue
-        root = _load_xml(name, files[name])
+        root = load_xml(name, files[name])
         if isinstance(root, Problem):
             problems.append(root)
             unreadable_bpmn = unreadable_bpmn or kind == "bpmn"
             continue
-        schema_problems = _schema_problems(name, kind, root)
-        problems += schema_problems
-        if not schema_problems:
+        found = schema_problems(name, kind, root)
+        problems += found
+        if not found:
             schema_valid.add(name)
         lines: dict[str, int] = {}
         for element in root.iter():
-            if _has_element_id(element):
+            if has_element_id(element):
                 lines.setdefault(element.get("id"), element.sourceline or 0)
         documents.append(Document(name, kind, root, lines))
     builder = _Builder(documents, schema_valid)
@@ -368,12 +243,12 @@ class _Builder:
     def _top_level_processes(self) -> dict[str, tuple[Document, etree._Element]]:
         processes: dict[str, tuple[Document, etree._Element]] = {}
         for document in self.documents.values():
-            for process in document.root.iter(_B + "process") if document.kind == "bpmn" else ():
+            for process in document.root.iter(BPMN_TAG + "process") if document.kind == "bpmn" else ():
                 key = process.get("id")
                 if key and key not in processes:
                     processes[key] = (document, process)
                     self.names[key] = process.get("name") or key
-                    self.calls[key] = {call.get("calledElement") or "" for call in process.iter(_B + "callActivity")}
+                    self.calls[key] = {call.get("calledElement") or "" for call in process.iter(BPMN_TAG + "callActivity")}
                     # SpiffWorkflow treats a missing isExecutable as executable; so do we.
                     executable = process.get("isExecutable", "true") == "true"
                     (self.executable if executable else self.skipped).append(key)
@@ -381,7 +256,7 @@ class _Builder:
 
     def _data_stores_supported(self, document: Document) -> bool:
         # SpiffWorkflow rejects the whole file on an unknown data store without naming the element.
-        unsupported = [store for store in document.root.iter(_B + "dataStore")
+        unsupported = [store for store in document.root.iter(BPMN_TAG + "dataStore")
                        if store.get("name") not in self.parser.DATA_STORE_CLASSES]
         for store in unsupported:
             name = " ".join((store.get("name") or "").split())
@@ -390,13 +265,13 @@ class _Builder:
         return not unsupported
 
     def _check_references(self, key: str, document: Document, process: etree._Element, decisions: set[str]) -> None:
-        for call in process.iter(_B + "callActivity"):
+        for call in process.iter(BPMN_TAG + "callActivity"):
             called = call.get("calledElement")
             if called and called not in self.names:
                 self._flag(key, document, call, f"Вызываемый процесс «{called}» не найден в наборе")
             elif called and called in self.skipped:
                 self._flag(key, document, call, f"Вызываемый процесс «{called}» не исполняемый (isExecutable=\"false\")")
-        for task in process.iter(_B + "businessRuleTask"):
+        for task in process.iter(BPMN_TAG + "businessRuleTask"):
             ref = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP)
             decision = (ref.text or "").strip() if ref is not None else ""
             if not decision:
@@ -423,7 +298,7 @@ class _Builder:
 
     def no_executable_problem(self, files: Mapping[str, bytes]) -> Problem:
         for document in self.documents.values():
-            process = document.root.find(_B + "process") if document.kind == "bpmn" else None
+            process = document.root.find(BPMN_TAG + "process") if document.kind == "bpmn" else None
             if process is not None:
                 return Problem(document.name, process.sourceline, process.get("id"),
                                "В наборе нет исполняемого процесса: отметьте процесс isExecutable=\"true\"")

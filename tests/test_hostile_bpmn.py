@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from engine.parsing import MAX_FILE_BYTES, DefinitionError, Problem
+from engine.bpmn_files import MAX_FILE_BYTES, DefinitionError, Problem
 from tests.faults.hostile_xml import (
     Tripwire,
     deep,

@@ -203,7 +203,7 @@ def test_entity_and_dtd_attacks_are_rejected(content: bytes) -> None:
 
 
 def test_oversized_file_is_rejected() -> None:
-    from engine import parsing
+    from engine import bpmn_files
 
-    [problem] = problems_of({"big.bpmn": b" " * (parsing.MAX_FILE_BYTES + 1)})
+    [problem] = problems_of({"big.bpmn": b" " * (bpmn_files.MAX_FILE_BYTES + 1)})
     assert "слишком большой" in problem.message
