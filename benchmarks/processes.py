@@ -97,9 +97,9 @@ class Server(Process):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         if gunicorn_workers:
-            # As docs/production.md sets it up: sync workers, one request at a time per process.
-            args = [sys.executable, "-m", "gunicorn", "--workers", str(gunicorn_workers), "--worker-class", "sync",
-                    "--bind", f"127.0.0.1:{self.port}", "--timeout", "60", "--log-level", "warning",
+            # The production settings (webui/gunicorn_conf.py, access log included), on a free port.
+            args = [sys.executable, "-m", "gunicorn", "-c", "python:webui.gunicorn_conf",
+                    "--workers", str(gunicorn_workers), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
                     "webui.wsgi:app"]
         else:
             args = [sys.executable, "-m", "engine.cli", "serve", "--port", str(self.port)]
