@@ -37,9 +37,10 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return rounds
 
 
-def test_every_scenario_sees_the_same_ready_tasks(tmp_path: Path, compared: list[int]) -> None:
+def _failed_scenarios(tmp_path: Path) -> list[str]:
+    """Run every scenario, each on a fresh database (scenarios expect their own numbers)."""
     failed = []
-    for path in SCENARIOS:  # each on a fresh database: scenarios expect their own numbers
+    for path in SCENARIOS:
         medflow = make_medflow(tmp_path / path.stem)
         deploy_processes(medflow)
         try:
@@ -47,7 +48,11 @@ def test_every_scenario_sees_the_same_ready_tasks(tmp_path: Path, compared: list
         finally:
             medflow.db.dispose()
         failed += [] if report.ok else [report.text()]
-    assert failed == []
+    return failed
+
+
+def test_every_scenario_sees_the_same_ready_tasks(tmp_path: Path, compared: list[int]) -> None:
+    assert _failed_scenarios(tmp_path) == []
     assert len(compared) > 500 and max(compared) > 1  # rounds with several ready tasks were compared
 
 
@@ -113,14 +118,5 @@ def test_a_skipped_waiting_walk_would_have_found_nothing(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(engine_loop, "Workflow", LibraryWalk)
     monkeypatch.setattr(engine_loop, "update_waiting_tasks", checked)
-    failed = []
-    for path in SCENARIOS:
-        medflow = make_medflow(tmp_path / path.stem)
-        deploy_processes(medflow)
-        try:
-            report = run_scenario(medflow, path)
-        finally:
-            medflow.db.dispose()
-        failed += [] if report.ok else [report.text()]
-    assert failed == []
+    assert _failed_scenarios(tmp_path) == []
     assert counted["skipped"] > 500 and counted["walked"] > 20
