@@ -8,7 +8,8 @@ projections — all in the caller's transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -89,23 +90,15 @@ class InstanceStore:
     # --- loading -----------------------------------------------------------------------------
 
     def lock(self, session: Session, instance_id: int) -> InstanceRow:
-        try:
+        with _busy_when_held(instance_id=instance_id):
             row = read_row(session, instance_id, for_update=self.db.is_postgres)
-        except OperationalError as exc:
-            if is_lock_timeout(exc):
-                raise _busy(instance_id=instance_id) from exc
-            raise
         if row is None:
             raise NotFound(f"Заявление {instance_id} не найдено", instance_id=instance_id)
         return row
 
     def lock_of_task(self, session: Session, task_id: str) -> InstanceRow | None:
-        try:
+        with _busy_when_held(task_id=task_id):
             return read_row_of_task(session, task_id, for_update=self.db.is_postgres)
-        except OperationalError as exc:
-            if is_lock_timeout(exc):
-                raise _busy(task_id=task_id) from exc
-            raise
 
     def bundle_hash(self, session: Session, row: InstanceRow) -> str:
         cached = self._definition_hash.get(row.definition_id)
@@ -290,7 +283,13 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=clock.UTC)
 
 
-def _busy(**details: Any) -> Busy:
+@contextmanager
+def _busy_when_held(**details: Any) -> Iterator[None]:
     """A lock wait that timed out is the application being busy, not the database being down."""
-    return Busy("Заявление сейчас изменяет другой запрос. Ничего не изменено — повторите через несколько секунд.",
-                **details)
+    try:
+        yield
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise Busy("Заявление сейчас изменяет другой запрос. Ничего не изменено — повторите через "
+                       "несколько секунд.", **details) from exc
+        raise

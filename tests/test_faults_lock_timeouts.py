@@ -89,6 +89,19 @@ def test_the_api_answers_503_busy_with_retry_after(medflow, database_url):
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.get_json()["error"] == "busy" and response.get_json()["task_id"] == task["id"]
     assert medflow.queries.instance(started["id"])["open_tasks"] == [task]
+    # Not only an application's row: a start waits for the number sequence another start holds.
+    before = table_counts(medflow)
+    holder = Holder(database_url)
+    try:
+        holder.connection.execute(text("SELECT * FROM sequences FOR UPDATE"))
+        response = client.post("/api/v1/instances", headers=supervisor,
+                               json={"process_key": "review_loop", "data": {"applicant_name": "Сидоров"}})
+    finally:
+        holder.release()
+        holder.close()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"] == "busy" and "повторите" in response.get_json()["message"]
+    assert table_counts(medflow) == before
 
 
 def test_a_worker_skips_a_held_application_and_fires_it_later(medflow, database_url, sim_clock):

@@ -145,10 +145,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(DatabaseUnavailable)
     def _database_down(exc: Exception):  # type: ignore[no-untyped-def]
         if is_lock_timeout(exc):  # a row another request holds too long (not an application's lock)
-            response = make_response(error_page(503, "Данные сейчас изменяет другой запрос. Ничего не изменено — "
-                                                     "повторите через несколько секунд.", {"error": "busy"}))
-            response.headers["Retry-After"] = "5"
-            return response
+            return _engine_error(Busy("Данные сейчас изменяет другой запрос. Ничего не изменено — "
+                                      "повторите через несколько секунд."))
         # A lost database is temporary and says nothing about the request: 503, retry later.
         app.logger.warning("database unavailable on %s: %s", request.path, exc)
         response = make_response(error_page(503, "Сервис временно недоступен: нет связи с базой данных. "
