@@ -215,3 +215,17 @@ class ClockState(Base):
     __tablename__ = "clock_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     now: Mapped[datetime]
+
+
+class WorkerHeartbeat(Base):
+    """The last sign of life of each timer worker (``medflow worker``, or ``serve``'s own): a
+    worker hung inside a step stops beating, which /metrics and ``medflow workers`` show."""
+
+    __tablename__ = "worker_heartbeats"
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ticks: Mapped[int] = mapped_column(BigInteger)
+    fired: Mapped[int] = mapped_column(BigInteger)
+    failed: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(500))

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.bootstrap import MedFlow
 from engine.db import is_lock_timeout
 from engine.errors import EngineError
+from engine.heartbeats import Heartbeat, heartbeat_seconds
 
 log = logging.getLogger("medflow.worker")
 
@@ -39,6 +40,7 @@ class Worker:
         self.batch = int(medflow.settings.get("worker.batch_size", 100))
         self.fire_batch = max(1, int(medflow.settings.get("worker.fire_batch", 16)))
         self.lease = int(medflow.settings.get("worker.lease_seconds", 60))
+        self.heartbeat = Heartbeat(medflow.db, self.worker_id, heartbeat_seconds(medflow))
         self.backoff = 0.0
         self._retry_at = 0.0
 
@@ -75,6 +77,7 @@ class Worker:
             self._retry_at = time.monotonic() + self.backoff
             result.errors.append(f"база данных недоступна: {exc.orig}")
             log.warning("database unavailable, backing off %.0fs", self.backoff)
+        self.heartbeat.tick_done(result.fired, result.failed, result.errors)
         return result
 
     def _fire_together(self, ids: list[int], result: TickResult) -> None:

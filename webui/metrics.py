@@ -5,7 +5,8 @@ Two kinds of figures:
 * **From the database at scrape time** (the same for every process, whichever served the
   scrape): instances by procedure and status, open tasks by group and SLA state, open incidents,
   timers waiting and overdue, and the lateness of the timers fired in the last few minutes by
-  *any* worker. Each is one indexed aggregate query.
+  *any* worker, and how long ago each timer worker last finished a tick (``worker_heartbeats``).
+  Each is one indexed query.
 * **Of this process**: engine commands (start, complete, message, timer…) counted and timed as
   they happen. :func:`instrument` wraps the runtime's commands until the engine offers a hook
   (see docs/production.md). Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR``
@@ -31,6 +32,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
 from engine.bootstrap import MedFlow
+from engine.heartbeats import heartbeat_seconds, worker_states
 from engine.models import Incident, Instance, Job, UserTask
 from webui.display import NEAR_DAYS, medflow
 
@@ -145,6 +147,14 @@ class DatabaseCollector(Collector):
         yield g
         yield GaugeMetricFamily("medflow_timers_fired_recent", "Timers and retries fired in that window",
                                 value=len(lateness))
+        workers = worker_states(mf.db, heartbeat_seconds(mf))
+        g = GaugeMetricFamily("medflow_worker_heartbeat_age_seconds", "Seconds since each timer worker seen in "
+                              "the last day last finished a tick (a stuck or stopped worker grows)", labels=["worker"])
+        for worker in workers:
+            g.add_metric([worker.worker_id], worker.age_seconds)
+        yield g
+        yield GaugeMetricFamily("medflow_workers_alive", "Timer workers that finished a tick within three "
+                                "heartbeat periods (worker.heartbeat_seconds)", value=sum(w.alive for w in workers))
 
 
 def _aware(value: datetime) -> datetime:

@@ -104,6 +104,19 @@ def register(cli: click.Group) -> None:
         w.scheduler(blocking=True).start()
 
     @cli.command()
+    @json_option
+    @pass_state
+    def workers(state: State, as_json: bool) -> None:
+        """Обработчики таймеров за последние сутки: когда каждый в последний раз закончил проход."""
+        from engine.heartbeats import heartbeat_seconds, worker_states
+
+        found = worker_states(state.medflow.db, heartbeat_seconds(state.medflow))
+        lines = [f"{'жив' if w.alive else 'НЕ ОТВЕЧАЕТ'}  {w.worker_id}  {w.age_seconds:.0f} с назад  "
+                 f"сработало {w.fired}, ошибок {w.failed}" + (f"  ({w.last_error})" if w.last_error else "")
+                 for w in found]
+        emit([w.to_dict() for w in found], as_json, "\n".join(lines) or "Обработчиков таймеров за сутки не было.")
+
+    @cli.command()
     @click.option("--host", default=None)
     @click.option("--port", type=int, default=None)
     @click.option("--no-worker", is_flag=True, help="Не запускать таймеры в этом процессе.")

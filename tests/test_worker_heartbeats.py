@@ -1,0 +1,87 @@
+"""Timer workers' heartbeats: written after ticks (not every tick), read as alive or silent by
+/metrics and `medflow workers`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from engine.heartbeats import Heartbeat, worker_states
+from engine.models import WorkerHeartbeat
+from engine.worker import Worker
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def _rows(medflow) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
+    with medflow.db.read() as session:
+        return [tuple(r) for r in session.execute(select(WorkerHeartbeat.worker_id, WorkerHeartbeat.ticks,
+                                                         WorkerHeartbeat.fired))]
+
+
+def test_a_worker_beats_after_its_first_tick_and_then_at_most_every_period(medflow, sim_clock):
+    worker = Worker(medflow, "w1")
+    worker.heartbeat = Heartbeat(medflow.db, "w1", every_seconds=3600)
+    assert _rows(medflow) == []
+    worker.tick()
+    assert _rows(medflow) == [("w1", 1, 0)]
+    medflow.runtime.start("wait_working_days", {"days": 1})
+    sim_clock.advance(timedelta(days=5))
+    assert worker.tick().fired == 1
+    assert _rows(medflow) == [("w1", 1, 0)]  # within the period: counted, not written
+    worker.heartbeat.every = 0
+    worker.tick()
+    assert _rows(medflow) == [("w1", 3, 1)]
+
+
+def test_a_worker_silent_for_three_periods_is_not_alive(medflow):
+    wall = WallClock()
+    Heartbeat(medflow.db, "host:1", every_seconds=10, now=wall).tick_done(2, 1, ["задание 7: сбой"])
+    wall.at += timedelta(seconds=25)
+    Heartbeat(medflow.db, "host:2", every_seconds=10, now=wall).tick_done(0, 0, [])
+    wall.at += timedelta(seconds=10)
+    states = {s.worker_id: s for s in worker_states(medflow.db, 10, now=wall)}
+    assert (states["host:1"].alive, states["host:1"].age_seconds) == (False, 35.0)
+    assert (states["host:2"].alive, states["host:2"].age_seconds) == (True, 10.0)
+    assert (states["host:1"].fired, states["host:1"].failed, states["host:1"].last_error) == (2, 1, "задание 7: сбой")
+    wall.at += timedelta(days=2)  # gone for more than a day: no longer listed
+    assert worker_states(medflow.db, 10, now=wall) == []
+
+
+def test_metrics_show_each_workers_heartbeat_age_and_the_alive_count(medflow):
+    from argon2 import PasswordHasher
+
+    from engine.accounts import Accounts
+    from webui.app import create_app
+
+    Worker(medflow, "w-metrics").tick()
+    accounts = Accounts(medflow.db, medflow.settings, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    body = create_app(medflow, accounts, TESTING=True).test_client().get("/metrics").get_data(as_text=True)
+    assert 'medflow_worker_heartbeat_age_seconds{worker="w-metrics"}' in body
+    assert "medflow_workers_alive 1.0" in body
+
+
+def test_medflow_workers_lists_them(tmp_path):
+    env = {"MEDFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    run = [sys.executable, "-m", "engine.cli"]
+    once = subprocess.run([*run, "worker", "--once", "--json"], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+    assert once.returncode == 0, once.stderr
+    listed = subprocess.run([*run, "workers", "--json"], capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    (worker,) = json.loads(listed.stdout)
+    assert worker["alive"] is True and worker["ticks"] == 1 and ":" in worker["worker_id"]
+    human = subprocess.run([*run, "workers"], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+    assert human.stdout.startswith("жив  ") and "сработало 0" in human.stdout
