@@ -3,6 +3,7 @@ SLA dashboard."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 import pytest
@@ -113,3 +114,21 @@ def test_dashboard_charts(web) -> None:
     assert "2026-W19" in page  # the breach: due 08.05.2026, done 13.05
     assert "Рассмотреть заявление (medbook_issuance)" in page and "медиана" in page
     assert web.login("operator1").get("/monitor/dashboard").status_code == 403
+
+
+def test_dashboard_shows_timer_workers_alive_or_silent(web) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from engine.heartbeats import Heartbeat
+
+    supervisor = web.login("supervisor")
+    assert "не работал ни один обработчик таймеров" in supervisor.get("/monitor/dashboard").get_data(as_text=True)
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    Heartbeat(web.medflow.db, "host-a:11", every_seconds=10, now=lambda: long_ago).tick_done(3, 1, ["задание 5: сбой"])
+    Heartbeat(web.medflow.db, "host-b:12", every_seconds=10).tick_done(7, 0, [])
+    page = supervisor.get("/monitor/dashboard").get_data(as_text=True)
+    workers = page[page.index('id="workers"'):]
+    row_a = workers[workers.index("host-a:11"):workers.index("</tr>", workers.index("host-a:11"))]
+    row_b = workers[workers.index("host-b:12"):workers.index("</tr>", workers.index("host-b:12"))]
+    assert "не отвечает" in row_a and re.search(r"6\d\d с назад", row_a) and "задание 5: сбой" in row_a
+    assert "работает" in row_b and "<td>7</td>" in row_b

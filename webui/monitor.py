@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.errors import EngineError, NotFound
+from engine.heartbeats import heartbeat_seconds, worker_states
 from webui import charts, definition_files, sla_stats
 from webui.auth import account, roles_required
 from webui.display import medflow
@@ -131,4 +132,5 @@ def dashboard():  # type: ignore[no-untyped-def]
         duration_chart=charts.grouped_bars("Длительность шагов, рабочих дней", steps, durations,
                                            {"медиана": "#0d4cd3", "90-й перцентиль": "#d98e04"}, " р.д."),
         totals={"groups": groups, "by_state": by_state}, incidents=medflow().queries.incidents(),
+        workers=worker_states(medflow().db, heartbeat_seconds(medflow())),
     )
