@@ -89,7 +89,8 @@ def _palette() -> dict[str, Any]:
     forms_dir = medflow().settings.path("paths.forms", "forms")
     forms = sorted(p.name for p in forms_dir.glob("*.json")) if forms_dir.is_dir() else []
     handlers = [{"name": h.name, "doc": (h.description or "").strip().split("\n")[0],
-                 "params": sorted((h.params_schema or {}).get("properties") or {})} for h in all_handlers()]
+                 "params": sorted((h.params_schema or {}).get("properties") or {}),
+                 "required": sorted((h.params_schema or {}).get("required") or [])} for h in all_handlers()]
     return {"handlers": handlers, "forms": forms, "groups": GROUPS}
 
 

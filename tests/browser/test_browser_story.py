@@ -73,6 +73,15 @@ def _operator_decides(browser, base: str, key: str, decide, shot: Path | None = 
     page.context.close()
 
 
+def _deployed_xml(web, key: str) -> str:  # type: ignore[no-untyped-def]
+    from engine.models import Bundle
+
+    with web.medflow.db.read() as session:
+        definition = web.medflow.definitions.latest(session, key)
+        files = session.get(Bundle, definition.bundle_hash).files
+    return str(files[f"{key}.bpmn"])
+
+
 def test_the_whole_story(live, browser, screenshots, tmp_path) -> None:
     web, base = live
     files = _files(tmp_path)
@@ -142,11 +151,21 @@ def test_the_whole_story(live, browser, screenshots, tmp_path) -> None:
     assert analyst.input_value("#prop-timer") == "working_days(reminder_days)"
     analyst.fill("#prop-timer", "working_days(reminder_days + 1)")
     analyst.press("#prop-timer", "Tab")
+    # ... and a service task's parameter: one field per parameter its handler takes.
+    analyst.click("[data-element-id='register']", force=True)
+    analyst.wait_for_selector("#prop-param-contact")
+    assert analyst.input_value("#prop-param-applicant") == "applicant"
+    assert analyst.get_attribute("#prop-param-applicant", "required") is not None  # the handler requires it
+    analyst.fill("#prop-param-contact", "applicant")
+    analyst.press("#prop-param-contact", "Tab")
     analyst.click("#lint-button")
     analyst.wait_for_selector("#canvas[data-lint='0']")
     analyst.click("#deploy-button")
     analyst.wait_for_selector("#canvas[data-deployed='created']")
     assert "medbook_issuance v2" in analyst.inner_text("#diagram-status")
+    deployed = _deployed_xml(web, "medbook_issuance")
+    assert "working_days(reminder_days + 1)" in deployed
+    assert '<spiffworkflow:parameter id="contact" type="any" value="applicant"' in deployed
     analyst.screenshot(path=str(screenshots / "08-modeler.png"), full_page=True)
     assert not analyst.errors  # type: ignore[attr-defined]
 

@@ -1,6 +1,7 @@
 /* The properties an analyst needs without XML: name, portal status, user task form and
-   candidate group and due date, service task handler (from the registered list), timer
-   expression (e.g. working_days(10)). Writes through bpmn-js modeling, so undo works. */
+   candidate group and due date, service task handler (from the registered list) and its
+   parameters, timer expression (e.g. working_days(10)). Writes through bpmn-js modeling, so
+   undo works. */
 window.MedflowProperties = function (modeler, panel, palette) {
   "use strict";
   var modeling = modeler.get("modeling"), moddle = modeler.get("moddle");
@@ -40,6 +41,45 @@ window.MedflowProperties = function (modeler, panel, palette) {
     } else {
       modeling.updateModdleProperties(element, props, { properties: list.concat([moddle.create("spiffworkflow:Property", { name: name, value: value })]) });
     }
+  }
+  function parametersOf(op) {
+    var params = op.get("parameters");
+    return params ? (params.get("parameters") || []) : [];
+  }
+  function setParameter(element, op, name, value) {
+    var params = op.get("parameters");
+    if (!params) {
+      if (!value) return;
+      params = moddle.create("spiffworkflow:Parameters", { parameters: [] });
+      modeling.updateModdleProperties(element, op, { parameters: params });
+    }
+    var list = params.get("parameters") || [];
+    var found = list.filter(function (p) { return p.id === name; })[0];
+    if (!value) {
+      if (found) modeling.updateModdleProperties(element, params, { parameters: list.filter(function (p) { return p !== found; }) });
+    } else if (found) {
+      modeling.updateModdleProperties(element, found, { value: value });
+    } else {
+      modeling.updateModdleProperties(element, params, { parameters: list.concat([
+        moddle.create("spiffworkflow:Parameter", { id: name, type: "any", value: value })]) });
+    }
+  }
+  /* One field per parameter the handler takes (required ones marked), plus any the diagram
+     passes that the handler does not know, so that they can be seen and cleared. */
+  function parameterFields(element, op, spec) {
+    var existing = parametersOf(op), names = spec ? spec.params.slice() : [];
+    existing.forEach(function (p) { if (names.indexOf(p.id) < 0) names.push(p.id); });
+    names.forEach(function (name) {
+      var found = existing.filter(function (p) { return p.id === name; })[0];
+      var required = spec && spec.required.indexOf(name) >= 0, unknown = spec && spec.params.indexOf(name) < 0;
+      var help = unknown ? "обработчик не принимает этот параметр: очистите поле"
+        : "Python-выражение над данными заявления, например applicant" + (required ? "; обязательный" : "");
+      var input = text("prop-param-" + name, found ? found.value : "", function (v) {
+        setParameter(element, op, name, v);
+      });
+      if (required) input.required = true;
+      panel.appendChild(field("Параметр «" + name + "»" + (required ? " *" : ""), input, help));
+    });
   }
   function timerOf(element) {
     var defs = element.businessObject.eventDefinitions || [];
@@ -109,6 +149,7 @@ window.MedflowProperties = function (modeler, panel, palette) {
         }
         panel.appendChild(field("Переменная результата", text("prop-result", op.get("resultVariable"),
           function (v) { modeling.updateModdleProperties(element, op, { resultVariable: v }); })));
+        parameterFields(element, op, spec);
       }
     }
     var timer = timerOf(element);
