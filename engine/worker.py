@@ -8,9 +8,12 @@ because the job row is re-checked under the instance lock. APScheduler runs the 
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -41,6 +44,10 @@ class Worker:
         self.fire_batch = max(1, int(medflow.settings.get("worker.fire_batch", 16)))
         self.lease = int(medflow.settings.get("worker.lease_seconds", 60))
         self.heartbeat = Heartbeat(medflow.db, self.worker_id, heartbeat_seconds(medflow))
+        # A tick running longer than this writes every thread's stack to standard error (once per
+        # tick): where a worker hangs — a handler waiting on the network — without a debugger.
+        self.stuck_seconds = float(medflow.settings.get("worker.stuck_seconds", 120))
+        self.stuck_report: TextIO = sys.__stderr__
         self.backoff = 0.0
         self._retry_at = 0.0
 
@@ -50,6 +57,8 @@ class Worker:
         if time.monotonic() < self._retry_at:
             return result  # backing off: the database was unavailable a moment ago
         sync = getattr(self.medflow.clock, "sync", None)
+        if self.stuck_seconds > 0:
+            faulthandler.dump_traceback_later(self.stuck_seconds, file=self.stuck_report)
         try:
             if sync is not None:
                 sync()  # a simulated clock is read from the database: inside the try
@@ -77,6 +86,9 @@ class Worker:
             self._retry_at = time.monotonic() + self.backoff
             result.errors.append(f"база данных недоступна: {exc.orig}")
             log.warning("database unavailable, backing off %.0fs", self.backoff)
+        finally:
+            if self.stuck_seconds > 0:
+                faulthandler.cancel_dump_traceback_later()
         self.heartbeat.tick_done(result.fired, result.failed, result.errors)
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from engine.handler_registry import BpmnError, CallContext, handler
@@ -30,3 +31,10 @@ def test_registry(snils: str) -> dict[str, Any]:
     if snils.startswith("000"):
         raise BpmnError("REGISTRY_MISMATCH", "СНИЛС не найден в реестре")
     return {"found": True}
+
+
+@handler("test_slow", params={"type": "object", "properties": {"seconds": {"type": "number"}}})
+def test_slow(seconds: float) -> dict[str, Any]:
+    """A registry that answers late."""
+    time.sleep(seconds)
+    return {"slept": seconds}

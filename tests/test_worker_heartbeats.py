@@ -85,3 +85,23 @@ def test_medflow_workers_lists_them(tmp_path):
     assert worker["alive"] is True and worker["ticks"] == 1 and ":" in worker["worker_id"]
     human = subprocess.run([*run, "workers"], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
     assert human.stdout.startswith("жив  ") and "сработало 0" in human.stdout
+
+
+def test_a_tick_that_hangs_writes_where_it_hangs(medflow, sim_clock, tmp_path):
+    from tests import bpmn_samples as b
+
+    xml = b.bpmn(b.process("slow_registry", b.timer_event("wait", '"PT1H"'),
+                           b.service_task("ask", "test_slow", {"seconds": "1.0"})))
+    medflow.definitions.deploy({"slow_registry.bpmn": xml.encode()})
+    medflow.runtime.start("slow_registry", {})
+    worker = Worker(medflow, "w-stuck")
+    worker.stuck_seconds = 0.3
+    with open(tmp_path / "stuck.txt", "w+") as report:
+        worker.stuck_report = report
+        assert worker.tick().fired == 0  # nothing due: a quick tick reports nothing
+        sim_clock.advance(timedelta(hours=2))
+        assert worker.tick().fired == 1  # the slow registry answered after a second
+        report.seek(0)
+        written = report.read()
+    assert written.count("Timeout (0:00:00.300000)!") == 1
+    assert "in test_slow" in written and "engine_test_handlers.py" in written
