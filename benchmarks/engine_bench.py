@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
 import random
 import statistics
 import time
@@ -166,6 +167,41 @@ def medbook_rates(url: str, tmp: Path, n: int, tape: Tape) -> dict[str, float]:
         return {"real": real, "engine": engine_only}
     finally:
         medflow.db.dispose()
+
+
+def _drive(url: str, tmp: str, people: list[dict[str, Any]], n: int, barrier: Any, results: Any) -> None:
+    """One process of :func:`medbook_parallel_rate`: its own engine, as a web or worker process has."""
+    medflow = engine_for(url, Path(tmp))
+    try:
+        documents = upload_documents(medflow)
+        forms = iter([medbook_form(p, documents) for p in people])
+        _application(medflow, next(forms))  # warm caches, as medbook_rates does
+        barrier.wait()
+        started = time.perf_counter()
+        for _ in range(n):
+            _application(medflow, next(forms))
+        results.put((started, time.perf_counter()))
+    finally:
+        medflow.db.dispose()
+
+
+def medbook_parallel_rate(url: str, tmp: Path, n: int, processes: int) -> float:
+    """Applications/s with the real handlers from ``processes`` processes on one database, ``n``
+    each, from their common start to the last one's end. Spawned, not forked: a child must not
+    share the parent's pooled connections."""
+    helper = engine_for(url, tmp)
+    people = register_people(helper, processes * (n + 1), seed=11)
+    helper.db.dispose()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    children = [context.Process(target=_drive, args=(url, str(tmp), people[i * (n + 1):(i + 1) * (n + 1)], n,
+                                                     barrier, results)) for i in range(processes)]
+    for child in children:
+        child.start()
+    spans = [results.get(timeout=600) for _ in children]
+    for child in children:
+        child.join()
+    return processes * n / (max(end for _, end in spans) - min(start for start, _ in spans))
 
 
 def medbook_ceiling(tape: Tape, n: int, helpers: TimeHelpers, form: dict[str, Any]) -> float:

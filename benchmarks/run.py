@@ -55,6 +55,7 @@ QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_00
 
 # Every figure the table must show, in order; a failed section leaves "—" in its rows.
 KEYS = ["e2e_sqlite_real", "e2e_sqlite_engine", "e2e_pg_real", "e2e_pg_engine", "e2e_ceiling",
+        "e2e_sqlite_two", "e2e_pg_two",
         "http_rate", "http_p50", "http_p95", "http_p99", "http_errors", "http_calls", "http_statements",
         "worklist_small_p95", "worklist_large_p95", "worklist_growth", "generate_pg",
         "timers_one_p50", "timers_one_p99", "timers_one_rate", "timers_two_p99", "timers_two_rate",
@@ -72,6 +73,7 @@ def engine_section(run: Run, s: Sizes, tmp: Path) -> None:
         Tape,
         loop_costs,
         medbook_ceiling,
+        medbook_parallel_rate,
         medbook_rates,
         six_step_ceiling,
         six_step_rate,
@@ -92,6 +94,11 @@ def engine_section(run: Run, s: Sizes, tmp: Path) -> None:
     with postgres_database("e2e") as url:
         pg = medbook_rates(url, tmp, s.medbook, tape)
     _say(f"medbook PostgreSQL {pg}")
+    # The second core: two processes on one database (each step committed, real handlers).
+    sqlite_two = medbook_parallel_rate(f"sqlite:///{tmp / 'medbook-two.db'}", tmp, s.medbook, 2)
+    with postgres_database("e2e_two") as url:
+        pg_two = medbook_parallel_rate(url, tmp, s.medbook, 2)
+    _say(f"medbook, 2 processes: SQLite {sqlite_two:.1f}, PostgreSQL {pg_two:.1f}")
     run.add(
         Figure("e2e_sqlite_real", f"(1) medbook happy path, SQLite, real handlers, n={s.medbook}", sqlite["real"],
                "apps/s", f"≥ {SQLITE_TARGET_RATE:.0f}", sqlite["real"] >= SQLITE_TARGET_RATE,
@@ -103,6 +110,10 @@ def engine_section(run: Run, s: Sizes, tmp: Path) -> None:
                f"≥ 0.4 × ceiling = {0.4 * ceiling:.1f}", pg["engine"] >= 0.4 * ceiling),
         Figure("e2e_ceiling", "(1) ceiling: plain SpiffWorkflow, same diagrams + results, JSON/step", ceiling,
                "apps/s", "ceiling"),
+        Figure("e2e_sqlite_two", "(1) SQLite, real handlers, 2 processes on one database", sqlite_two, "apps/s",
+               note="a step holds SQLite's one write lock from start to commit"),
+        Figure("e2e_pg_two", "(1) PostgreSQL, real handlers, 2 processes on one database", pg_two, "apps/s",
+               note="row locks: the processes overlap"),
     )
     clock = SimulatedClock(datetime(2026, 4, 30, 9, 0, tzinfo=UTC))
     six = engine_for(f"sqlite:///{tmp / 'six.db'}", tmp, clock, kind="tests")
