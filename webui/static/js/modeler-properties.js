@@ -29,18 +29,28 @@ window.MedflowProperties = function (modeler, panel, palette) {
     var found = props ? (props.get("properties") || []).filter(function (p) { return p.name === name; })[0] : null;
     return found ? found.value : "";
   }
+  /* Add, change or (empty value) remove the item of container[listName] whose keyName is key. */
+  function setItem(element, container, listName, type, keyName, key, value, extra) {
+    var list = container.get(listName) || [], change = {};
+    var found = list.filter(function (item) { return item[keyName] === key; })[0];
+    if (found && value) {
+      modeling.updateModdleProperties(element, found, { value: value });
+      return;
+    }
+    if (found) {
+      change[listName] = list.filter(function (item) { return item !== found; });
+    } else if (value) {
+      var attrs = Object.assign({ value: value }, extra || {});
+      attrs[keyName] = key;
+      change[listName] = list.concat([moddle.create(type, attrs)]);
+    } else {
+      return;
+    }
+    modeling.updateModdleProperties(element, container, change);
+  }
   function setProp(element, name, value) {
     var props = child(element, "spiffworkflow:Properties", !!value);
-    if (!props) return;
-    var list = props.get("properties") || [];
-    var found = list.filter(function (p) { return p.name === name; })[0];
-    if (!value) {
-      if (found) modeling.updateModdleProperties(element, props, { properties: list.filter(function (p) { return p !== found; }) });
-    } else if (found) {
-      modeling.updateModdleProperties(element, found, { value: value });
-    } else {
-      modeling.updateModdleProperties(element, props, { properties: list.concat([moddle.create("spiffworkflow:Property", { name: name, value: value })]) });
-    }
+    if (props) setItem(element, props, "properties", "spiffworkflow:Property", "name", name, value);
   }
   function parametersOf(op) {
     var params = op.get("parameters");
@@ -53,16 +63,7 @@ window.MedflowProperties = function (modeler, panel, palette) {
       params = moddle.create("spiffworkflow:Parameters", { parameters: [] });
       modeling.updateModdleProperties(element, op, { parameters: params });
     }
-    var list = params.get("parameters") || [];
-    var found = list.filter(function (p) { return p.id === name; })[0];
-    if (!value) {
-      if (found) modeling.updateModdleProperties(element, params, { parameters: list.filter(function (p) { return p !== found; }) });
-    } else if (found) {
-      modeling.updateModdleProperties(element, found, { value: value });
-    } else {
-      modeling.updateModdleProperties(element, params, { parameters: list.concat([
-        moddle.create("spiffworkflow:Parameter", { id: name, type: "any", value: value })]) });
-    }
+    setItem(element, params, "parameters", "spiffworkflow:Parameter", "id", name, value, { type: "any" });
   }
   /* One field per parameter the handler takes (required ones marked), plus any the diagram
      passes that the handler does not know, so that they can be seen and cleared. */
