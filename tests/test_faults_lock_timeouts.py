@@ -143,3 +143,32 @@ def test_a_session_stopped_inside_a_transaction_is_cut_and_frees_the_application
     assert done["status"] == "completed"
     stuck.invalidate()
     stuck.close()
+
+
+def test_the_cli_says_busy_and_changes_nothing(medflow, database_url):
+    """`medflow start` waits for the number sequence another transaction holds, then gives up."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import TESTS
+
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"})  # the sequence row exists
+    before = table_counts(medflow)
+    env = {**os.environ, "MEDFLOW_DATABASE_URL": database_url, "MEDFLOW_DATABASE_LOCK_TIMEOUT_SECONDS": "0.3",
+           "MEDFLOW_CLOCK": "simulated", "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"),
+           "MEDFLOW_HANDLERS_MODULES": "[handlers, tests.engine_test_handlers]"}
+    holder = Holder(database_url)
+    try:
+        holder.connection.execute(text("SELECT * FROM sequences FOR UPDATE"))
+        done = subprocess.run([sys.executable, "-m", "engine.cli", "start", "review_loop", "--data",
+                               '{"applicant_name": "Сидоров"}', "--json"], capture_output=True, text=True, env=env,
+                              timeout=120)
+    finally:
+        holder.release()
+        holder.close()
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["error"] == "busy" and "Ничего не изменено" in answer["message"]
+    assert table_counts(medflow) == before

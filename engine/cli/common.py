@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from engine.bootstrap import MedFlow, build
 from engine.config import ConfigError, Settings, load_settings
-from engine.db import DatabaseUnavailable
+from engine.db import DatabaseUnavailable, is_lock_timeout
 from engine.errors import EngineError, ValidationFailed
 from engine.parsing import DefinitionError
 
@@ -89,6 +90,14 @@ class MedflowGroup(click.Group):
                   [str(p) for p in exc.problems])
         except (DatabaseUnavailable, ConfigError) as exc:
             _fail({"error": "unavailable", "message": str(exc)}, as_json, [str(exc)])
+        except OperationalError as exc:
+            if is_lock_timeout(exc):
+                busy = ("Данные сейчас изменяет другой процесс дольше database.lock_timeout_seconds. "
+                        "Ничего не изменено — повторите команду.")
+                _fail({"error": "busy", "message": busy}, as_json, [busy])
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            _fail({"error": "unavailable", "message": f"База данных недоступна: {reason}"}, as_json,
+                  [f"База данных недоступна: {reason}"])
         except Exception as exc:  # the last resort: a message, the traceback only on request
             if os.environ.get("MEDFLOW_DEBUG"):
                 traceback.print_exc()
