@@ -20,6 +20,7 @@ from engine.bootstrap import MedFlow
 from engine.db import DatabaseUnavailable, is_lock_timeout
 from engine.errors import Busy, EngineError
 from webui import auth, display, security
+from webui.stopped_request import StoppedRequest
 
 csrf = CSRFProtect()
 
@@ -49,6 +50,7 @@ def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["medflow"] = medflow
     app.extensions["accounts"] = accounts or Accounts(medflow.db, settings)
+    app.wsgi_app = StoppedRequest(app.wsgi_app)  # type: ignore[method-assign]
     proxies = int(settings.get("web.proxies", 0))
     if proxies:
         # Behind nginx every request comes from 127.0.0.1: the login throttle would count all

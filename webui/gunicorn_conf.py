@@ -26,3 +26,12 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_abort(worker):  # type: ignore[no-untyped-def]
+    """gunicorn ends a request that ran past ``timeout``: first write where every thread was (the
+    handler call a request hangs in), to the process's standard error."""
+    import faulthandler
+    import sys
+
+    faulthandler.dump_traceback(file=sys.__stderr__, all_threads=True)
