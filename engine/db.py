@@ -10,14 +10,16 @@ PostgreSQL: one engine; writers lock the instance row with ``SELECT ... FOR UPDA
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -115,6 +117,19 @@ def _transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             yield session
     finally:
         session.close()
+
+
+def upsert_statements(table: Any, conflict: Sequence[Any], update: Callable[[Any], dict[str, Any]],
+                      returning: Sequence[Any] = ()) -> dict[str, Any]:
+    """``INSERT … ON CONFLICT (conflict) DO UPDATE SET update(insert)`` built once per dialect, for
+    ``connection.execute(statements[connection.dialect.name], values)``: one statement, whether or
+    not the row exists. ``update`` gets the insert, so it can name ``insert.excluded``."""
+    built = {}
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)):
+        insert = dialect.insert(table)
+        statement = insert.on_conflict_do_update(index_elements=list(conflict), set_=update(insert))
+        built[name] = statement.returning(*returning) if returning else statement
+    return built
 
 
 def _describe_failure(url: str, exc: Exception) -> str:

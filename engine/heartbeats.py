@@ -18,10 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-from engine.db import Database
+from engine.db import Database, upsert_statements
 from engine.models import WorkerHeartbeat
 
 log = logging.getLogger("medflow.worker")
@@ -30,15 +29,8 @@ _TABLE = WorkerHeartbeat.__table__
 FORGET_AFTER = timedelta(days=7)
 
 
-def _upsert(dialect: Any) -> Any:
-    statement = dialect.insert(_TABLE)
-    return statement.on_conflict_do_update(
-        index_elements=[_TABLE.c.worker_id],
-        set_={name: statement.excluded[name] for name in ("beat_at", "ticks", "fired", "failed", "last_error")},
-    )
-
-
-_BEAT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_BEAT = upsert_statements(_TABLE, [_TABLE.c.worker_id], lambda insert: {
+    name: insert.excluded[name] for name in ("beat_at", "ticks", "fired", "failed", "last_error")})
 _FORGET = delete(_TABLE).where(_TABLE.c.beat_at < bindparam("b_before"))
 
 

@@ -11,26 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.account_models import LoginAttempt
-from engine.db import Database
+from engine.db import Database, upsert_statements
 
 _TABLE = LoginAttempt.__table__
-
-
-def _count_attempt(dialect: Any) -> Any:
-    statement = dialect.insert(_TABLE)
-    return statement.on_conflict_do_update(
-        index_elements=[_TABLE.c.address, _TABLE.c.window], set_={"attempts": _TABLE.c.attempts + 1},
-    ).returning(_TABLE.c.attempts)
-
-
 # One statement counts the attempt and answers the new count, atomically between processes.
-_COUNT_ATTEMPT = {"postgresql": _count_attempt(postgresql), "sqlite": _count_attempt(sqlite)}
+_COUNT_ATTEMPT = upsert_statements(_TABLE, [_TABLE.c.address, _TABLE.c.window],
+                                   lambda insert: {"attempts": _TABLE.c.attempts + 1}, returning=[_TABLE.c.attempts])
 _PREVIOUS = select(_TABLE.c.attempts).where(_TABLE.c.address == bindparam("b_address"),
                                             _TABLE.c.window == bindparam("b_window"))
 _FORGET = delete(_TABLE).where(_TABLE.c.window < bindparam("b_before"))

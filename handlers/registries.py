@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import clock
+from engine.db import upsert_statements
 from engine.handler_registry import CallContext, handler
 from engine.identifiers import normalize_passport, parse_ru_date
 from engine.models import Instance
@@ -219,18 +219,11 @@ _REGISTER_PARAMS = {"type": "object", "required": ["applicant"],
                     "properties": {"applicant": {"type": "object"}, "contact": {"type": ["object", "null"]}}}
 
 
-def _upsert_application(dialect: Any) -> Any:
-    """One statement whether or not the application was registered before (a resubmission)."""
-    table = ApplicationRecord.__table__
-    statement = dialect.insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.instance_id],
-        set_={name: statement.excluded[name] for name in ("snils", "full_name", "email", "phone")},
-    )
-
-
-# Core, not the ORM: a SELECT and a flush became one statement.
-_UPSERT_APPLICATION = {"postgresql": _upsert_application(postgresql), "sqlite": _upsert_application(sqlite)}
+# Core, not the ORM: a SELECT and a flush became one statement, whether or not the application
+# was registered before (a resubmission).
+_APPLICATIONS = ApplicationRecord.__table__
+_UPSERT_APPLICATION = upsert_statements(_APPLICATIONS, [_APPLICATIONS.c.instance_id], lambda insert: {
+    name: insert.excluded[name] for name in ("snils", "full_name", "email", "phone")})
 
 
 @handler("register_application", params=_REGISTER_PARAMS)
