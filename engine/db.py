@@ -138,8 +138,15 @@ def _describe_failure(url: str, exc: Exception) -> str:
     return f"База данных недоступна ({safe}): {reason}"
 
 
-def _sqlite_engine(url: str, immediate: bool, checkpointer: Checkpointer | None) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+# SQLite has no "wait without end": 0 (off, as PostgreSQL reads it) becomes a month.
+_SQLITE_NO_LIMIT_MS = 30 * 24 * 3600 * 1000
+
+
+def _sqlite_engine(url: str, immediate: bool, checkpointer: Checkpointer | None, busy_seconds: float) -> Engine:
+    # The write lock is the whole database's: a writer waits this long for the one before it,
+    # then gives up as a held row does on PostgreSQL (is_lock_timeout).
+    busy_ms = int(busy_seconds * 1000) if busy_seconds > 0 else _SQLITE_NO_LIMIT_MS
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -149,7 +156,7 @@ def _sqlite_engine(url: str, immediate: bool, checkpointer: Checkpointer | None)
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         # The default 2 MB page cache made every statement read pages again once the database
         # outgrew it (10,000 instances: ~0.5 ms a statement instead of ~0.05).
         cursor.execute("PRAGMA cache_size=-65536")
@@ -224,8 +231,8 @@ def connect(url: str, pool_size: int = 10, lock_timeout: float = 10.0,
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         checkpointer = Checkpointer(database) if database and database != ":memory:" else None
-        db = Database(url, _sqlite_engine(url, True, checkpointer), _sqlite_engine(url, False, checkpointer),
-                      checkpointer)
+        db = Database(url, _sqlite_engine(url, True, checkpointer, lock_timeout),
+                      _sqlite_engine(url, False, checkpointer, lock_timeout), checkpointer)
     else:
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
         _ping_idle_connections(engine)

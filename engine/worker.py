@@ -81,11 +81,17 @@ class Worker:
                     log.exception("periodic job %s failed", job.name)
             self.backoff = 0.0
         except OperationalError as exc:
-            # The database went away: wait longer each time, then resume where the leases say.
-            self.backoff = min(60.0, max(1.0, self.backoff * 2))
-            self._retry_at = time.monotonic() + self.backoff
-            result.errors.append(f"база данных недоступна: {exc.orig}")
-            log.warning("database unavailable, backing off %.0fs", self.backoff)
+            if is_lock_timeout(exc):
+                # SQLite's one write lock held past database.lock_timeout_seconds by a long
+                # command: the database is there, so the next tick simply tries again.
+                result.errors.append(f"база данных занята другим процессом: {exc.orig}")
+                log.info("database busy, claiming again at the next tick")
+            else:
+                # The database went away: wait longer each time, then resume where the leases say.
+                self.backoff = min(60.0, max(1.0, self.backoff * 2))
+                self._retry_at = time.monotonic() + self.backoff
+                result.errors.append(f"база данных недоступна: {exc.orig}")
+                log.warning("database unavailable, backing off %.0fs", self.backoff)
         finally:
             if self.stuck_seconds > 0:
                 faulthandler.cancel_dump_traceback_later()
