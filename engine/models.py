@@ -145,7 +145,7 @@ class Job(Base):
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     fired_at: Mapped[datetime | None]
-    lateness_ms: Mapped[int | None] = mapped_column(Integer)
+    lateness_ms: Mapped[int | None] = mapped_column(BigInteger)  # a month late is over 2^31 ms
     # A start timer's cycle state: {"cycles": remaining (-1 = forever), "seconds": period}.
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]

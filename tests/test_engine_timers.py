@@ -123,3 +123,20 @@ def test_a_timer_fired_by_a_worker_is_recorded_once(medflow, sim_clock):
     assert Worker(medflow, "w1").tick().fired == 1
     fired = [e for e in medflow.queries.history(started["id"]) if e["action"] == "timer_fired"]
     assert [(e["actor"], e["element_id"]) for e in fired] == [("w1", "pw_hour")]
+
+
+def test_a_timer_fired_a_month_late_is_recorded_with_its_lateness(medflow, sim_clock):
+    """Workers stopped for a month (or `medflow clock advance` by one in a demo): the lateness
+    is over 2^31 ms, which a 32-bit column refused on PostgreSQL, so the timer never fired."""
+    late = [medflow.runtime.start("faults_parallel_wait", {}) for _ in range(2)]
+    sim_clock.advance(timedelta(days=40, hours=1))
+    # One fired by a worker, one inside another command's step (the other place that records it).
+    medflow.runtime.send_message("extra_docs", late[1]["business_key"], {"docs": 1}, actor="applicant")
+    assert Worker(medflow, "w1").tick().fired == 1
+    medflow.runtime.send_message("extra_docs", late[0]["business_key"], {"docs": 1}, actor="applicant")
+    expected = int(timedelta(days=40).total_seconds() * 1000)
+    for started in late:
+        assert medflow.queries.instance(started["id"])["status"] == "completed"
+        with medflow.db.read() as session:
+            (job,) = session.query(Job).filter_by(instance_id=started["id"]).all()
+        assert (job.status, job.lateness_ms) == ("done", expected)
