@@ -44,10 +44,14 @@ class Worker:
         self.fire_batch = max(1, int(medflow.settings.get("worker.fire_batch", 16)))
         self.lease = int(medflow.settings.get("worker.lease_seconds", 60))
         self.heartbeat = Heartbeat(medflow.db, self.worker_id, heartbeat_seconds(medflow))
-        # A tick running longer than this writes every thread's stack to standard error (once per
-        # tick): where a worker hangs — a handler waiting on the network — without a debugger.
+        # A claim or a batch of jobs taking longer than this writes every thread's stack to
+        # standard error: where a worker hangs (a handler waiting on the network) without a debugger.
         self.stuck_seconds = float(medflow.settings.get("worker.stuck_seconds", 120))
         self.stuck_report: TextIO = sys.__stderr__
+        # ... and then ends a standalone worker's process (exit status 1): Python cannot stop the
+        # hung thread, but its supervisor starts a fresh process, the leases bring its jobs back and
+        # the closed connections free what it held. Never in serve, whose web requests it would end.
+        self.exit_when_stuck = False
         self.backoff = 0.0
         self._retry_at = 0.0
 
@@ -57,8 +61,7 @@ class Worker:
         if time.monotonic() < self._retry_at:
             return result  # backing off: the database was unavailable a moment ago
         sync = getattr(self.medflow.clock, "sync", None)
-        if self.stuck_seconds > 0:
-            faulthandler.dump_traceback_later(self.stuck_seconds, file=self.stuck_report)
+        self._watch()
         try:
             if sync is not None:
                 sync()  # a simulated clock is read from the database: inside the try
@@ -68,10 +71,12 @@ class Worker:
                     break
                 result.leased += len(ids)
                 for start in range(0, len(ids), self.fire_batch):
+                    self._watch()  # progress: a long tick of many batches is not a stuck one
                     self._fire_together(ids[start:start + self.fire_batch], result)
                 if len(ids) < self.batch:
                     break
             for job in self.medflow.periodic_jobs:
+                self._watch()
                 try:
                     job.run_if_due()
                 except OperationalError:
@@ -97,6 +102,12 @@ class Worker:
                 faulthandler.cancel_dump_traceback_later()
         self.heartbeat.tick_done(result.fired, result.failed, result.errors)
         return result
+
+    def _watch(self) -> None:
+        """Start the stuck-watch again from now (faulthandler keeps one: this replaces it)."""
+        if self.stuck_seconds > 0:
+            faulthandler.dump_traceback_later(self.stuck_seconds, exit=self.exit_when_stuck,
+                                              file=self.stuck_report)
 
     def _fire_together(self, ids: list[int], result: TickResult) -> None:
         """One transaction for the lot; if it fails, each job alone, so the failure is

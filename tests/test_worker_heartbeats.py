@@ -7,12 +7,15 @@ import json
 import os
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from engine import handler_registry
 from engine.heartbeats import Heartbeat, worker_states
-from engine.models import WorkerHeartbeat
+from engine.models import AuditEvent, Job, WorkerHeartbeat
 from engine.worker import Worker
 
 
@@ -105,3 +108,56 @@ def test_a_tick_that_hangs_writes_where_it_hangs(medflow, sim_clock, tmp_path):
         written = report.read()
     assert written.count("Timeout (0:00:00.300000)!") == 1
     assert "in test_slow" in written and "engine_test_handlers.py" in written
+
+
+def _slow_registry(medflow, seconds: str) -> None:  # type: ignore[no-untyped-def]
+    from tests import bpmn_samples as b
+
+    xml = b.bpmn(b.process("slow_registry", b.timer_event("wait", '"PT1H"'),
+                           b.service_task("ask", "test_slow", {"seconds": seconds})))
+    medflow.definitions.deploy({"slow_registry.bpmn": xml.encode()})
+
+
+def test_a_long_tick_that_keeps_firing_is_not_stuck(medflow, sim_clock, tmp_path):
+    """The watch is reset by progress: three batches of 0.2 s make a 0.6 s tick, none stuck."""
+    _slow_registry(medflow, "0.2")
+    for _ in range(3):
+        medflow.runtime.start("slow_registry", {})
+    sim_clock.advance(timedelta(hours=2))
+    worker = Worker(medflow, "w-busy")
+    worker.stuck_seconds, worker.fire_batch = 0.35, 1
+    with open(tmp_path / "stuck.txt", "w+") as report:
+        worker.stuck_report = report
+        assert worker.tick().fired == 3
+        report.seek(0)
+        assert report.read() == ""
+
+
+def test_a_standalone_worker_stuck_in_a_handler_exits_and_its_job_fires_later(medflow, database_url, sim_clock,
+                                                                             monkeypatch):
+    """`medflow worker` hung in a registry call for a minute: after stuck_seconds it writes where, and
+    exits for its supervisor to restart; nothing of the step is kept, and the lease brings the job back."""
+    from tests.conftest import TESTS
+
+    _slow_registry(medflow, "60")
+    started = medflow.runtime.start("slow_registry", {})  # due at START + 1 h: long past in real time
+    env = {**os.environ, "MEDFLOW_DATABASE_URL": database_url, "MEDFLOW_CLOCK": "real",
+           "MEDFLOW_WORKER_STUCK_SECONDS": "1", "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"),
+           "MEDFLOW_HANDLERS_MODULES": "[handlers, tests.engine_test_handlers]"}
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "worker"], capture_output=True, text=True,
+                          env=env, timeout=45)  # the handler sleeps 60 s: only the exit ends it sooner
+    assert done.returncode == 1 and time.monotonic() - began < 40, done.stderr
+    assert "Timeout (0:00:01)!" in done.stderr and "in test_slow" in done.stderr
+    with medflow.db.read() as session:
+        (job,) = session.scalars(select(Job).where(Job.instance_id == started["id"])).all()
+        fired = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == started["id"],
+                                                         AuditEvent.action == "timer_fired")).all()
+    assert job.status == "waiting" and job.lease_owner and fired == []
+    assert medflow.queries.instance(started["id"])["status"] == "running"
+    # The registry answers again; once the dead worker's lease has run out, another one fires the job.
+    spec = handler_registry._REGISTRY["test_slow"]
+    monkeypatch.setitem(handler_registry._REGISTRY, "test_slow", replace(spec, func=lambda seconds: {"slept": 0}))
+    sim_clock.set(datetime.now(UTC) + timedelta(minutes=2))
+    assert Worker(medflow, "w-next").tick().fired == 1
+    assert medflow.queries.instance(started["id"])["status"] == "completed"

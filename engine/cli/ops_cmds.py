@@ -95,6 +95,7 @@ def register(cli: click.Group) -> None:
         # takes: a large cache would only hold memory (a soak saw it grow for the whole run).
         state.medflow.store.cache.resize(int(state.medflow.settings.get("worker.workflow_cache", 50)))
         w = Worker(state.medflow)
+        w.exit_when_stuck = bool(state.medflow.settings.get("worker.exit_when_stuck", True))
         if once:
             r = w.tick()
             emit(r.__dict__, as_json, f"Сработало: {r.fired}, ошибок: {r.failed}")
