@@ -47,11 +47,12 @@ class Sizes:
     steady_seconds: int
     lead_seconds: float
     work_applications: int
+    renewal: tuple[int, int]
 
 
 FULL = Sizes(300, (1, 100, 1000), 10_000, 1_000, 150, 16, 25, 4, (10_000, 100_000), 200, 300,
-             100_000, 10_000, 3_000, 30, 12, 30)
-QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_000, 300, 200, 3, 4, 2)
+             100_000, 10_000, 3_000, 30, 12, 30, (10_000, 100_000))
+QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_000, 300, 200, 3, 4, 2, (200, 600))
 
 # Every figure the table must show, in order; a failed section leaves "—" in its rows.
 KEYS = ["e2e_sqlite_real", "e2e_sqlite_engine", "e2e_pg_real", "e2e_pg_engine", "e2e_ceiling",
@@ -61,7 +62,8 @@ KEYS = ["e2e_sqlite_real", "e2e_sqlite_engine", "e2e_pg_real", "e2e_pg_engine", 
         "timers_one_p50", "timers_one_p99", "timers_one_rate", "timers_two_p99", "timers_two_rate",
         "timers_scaling", "timers_steady_p99", "timers_duplicates",
         "loop_first", "loop_mid", "loop_last", "rss_serve", "rss_worker", "rss_gunicorn",
-        "six_engine", "six_ceiling", "timers_sqlite_p50", "timers_sqlite_p99"]
+        "six_engine", "six_ceiling", "timers_sqlite_p50", "timers_sqlite_p99",
+        "renewal_small", "renewal_large", "renewal_growth"]
 
 
 def _say(line: str) -> None:
@@ -228,8 +230,26 @@ def timers_section(run: Run, s: Sizes, tmp: Path) -> None:
     )
 
 
+def scan_section(run: Run, s: Sizes, tmp: Path) -> None:
+    from benchmarks.scan_bench import renewal_scan
+
+    small, large = s.renewal
+    with postgres_database("scan") as url:
+        scan = renewal_scan(url, tmp, s.renewal)
+    _say(f"renewal scan {scan}")
+    growth = scan[large] / max(0.001, scan[small])
+    run.add(
+        Figure("renewal_small", f"(e) renewal scan, {small:,} documents with reminders, PostgreSQL", scan[small], "ms",
+               higher_is_better=False),
+        Figure("renewal_large", f"(e) renewal scan, {large:,} documents", scan[large], "ms", higher_is_better=False,
+               note="the worker's periodic job, every renewal.scan_seconds"),
+        Figure("renewal_growth", f"(e) renewal scan growth {large:,} / {small:,}", growth, "×", "≤ 1.5 (flat)",
+               growth <= 1.5, higher_is_better=False),
+    )
+
+
 SECTIONS: list[tuple[str, Callable[[Run, Sizes, Path], None]]] = [
-    ("engine", engine_section), ("http", http_section), ("timers", timers_section)]
+    ("engine", engine_section), ("http", http_section), ("timers", timers_section), ("scan", scan_section)]
 
 
 def _ordered(run: Run) -> None:
@@ -244,7 +264,7 @@ def _ordered(run: Run) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke sizes (also BENCH_QUICK=1)")
-    parser.add_argument("--only", default="", help="comma-separated sections: engine,http,timers")
+    parser.add_argument("--only", default="", help="comma-separated sections: engine,http,timers,scan")
     args = parser.parse_args(argv)
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     sizes = QUICK if quick else FULL

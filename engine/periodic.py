@@ -14,15 +14,22 @@ class PeriodicJob:
     name: str
     interval_seconds: float
     run: Callable[[], Any]
-    last_run: float = field(default=0.0)
+    # Told the run's result: True when it stopped at its batch limit with more waiting, so that the
+    # rest is done at the next ticks instead of one interval later.
+    more: Callable[[Any], bool] | None = None
+    last_run: float | None = field(default=None)  # None: never ran, due at once
 
     def due(self, now: float) -> bool:
-        return now - self.last_run >= self.interval_seconds
+        # Not "now - 0": time.monotonic() counts from boot, and a machine up for less than the
+        # interval would wait for it before the first run.
+        return self.last_run is None or now - self.last_run >= self.interval_seconds
 
     def run_if_due(self) -> bool:
         now = time.monotonic()
         if not self.due(now):
             return False
         self.last_run = now
-        self.run()
+        result = self.run()
+        if self.more is not None and self.more(result):
+            self.last_run = None
         return True

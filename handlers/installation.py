@@ -46,7 +46,7 @@ def _register_periodic_jobs(medflow: Any) -> None:
     """Outbox delivery and renewal reminders run in the worker's tick (once per engine)."""
     from engine.periodic import PeriodicJob
     from handlers.notification_delivery import NotificationDispatcher
-    from handlers.renewal_scheduler import start_renewal_watchers
+    from handlers.renewal_scheduler import BATCH, start_renewal_watchers
 
     jobs = getattr(medflow, "periodic_jobs", None)
     if jobs is None or any(job.name == "notifications" for job in jobs):
@@ -55,7 +55,8 @@ def _register_periodic_jobs(medflow: Any) -> None:
     interval = float(medflow.settings.get("notifications.dispatch_seconds", 5))
     jobs.append(PeriodicJob("notifications", interval, dispatcher.dispatch))
     renewal_interval = float(medflow.settings.get("renewal.scan_seconds", 3600))
-    jobs.append(PeriodicJob("renewal_reminders", renewal_interval, lambda: start_renewal_watchers(medflow)))
+    jobs.append(PeriodicJob("renewal_reminders", renewal_interval, lambda: start_renewal_watchers(medflow),
+                            more=lambda started: len(started) >= BATCH))
 
 
 def seed_demo(medflow: Any) -> None:

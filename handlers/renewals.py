@@ -74,8 +74,8 @@ def renew_certificate(number: str, ctx: CallContext, months: int | None = None) 
                                        business_key=ctx.business_key)
         row.document_id, row.status = document.id, "valid"
         # The next period needs its own reminder: the scheduler starts a new watcher when the mark is gone.
-        row.details = {**(row.details or {}), "renewed_by": ctx.idempotency_key, "renewed_on": today.isoformat(),
-                       "renewal_instance": None}
+        row.details = {**(row.details or {}), "renewed_by": ctx.idempotency_key, "renewed_on": today.isoformat()}
+        row.renewal_watcher = None
         medbook = session.get(EgiszMedbook, number) if row.kind == "medbook" else None
         if medbook is not None:
             medbook.valid_until, medbook.status = row.valid_until, "active"

@@ -99,6 +99,8 @@ class IssuedCertificate(Base):
     """Every document the product issues (e-medbook, accreditation certificate) for /verify."""
 
     __tablename__ = "issued_certificates"
+    # The renewal scheduler's query: valid documents without a watcher, earliest expiry first.
+    __table_args__ = (Index("ix_issued_certificates_unwatched", "status", "renewal_watcher", "valid_until"),)
     number: Mapped[str] = mapped_column(String(40), primary_key=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))  # medbook | accreditation | qualification
@@ -111,6 +113,8 @@ class IssuedCertificate(Base):
     document_id: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20))  # valid | revoked
     issued_at: Mapped[datetime]
+    # Business key of the renewal instance that will remind the holder; None: none started yet.
+    renewal_watcher: Mapped[str | None] = mapped_column(String(100))
 
 
 class PaymentOrder(Base):

@@ -22,8 +22,8 @@ from handlers.demo_registry_data import demo_applicant
 from handlers.documents import store_for
 from handlers.payments import check_payment, confirm_local_payment, create_payment
 from handlers.registry_models import EgiszMedbook
-from handlers.service_models import StoredDocument
-from handlers.services import environment
+from handlers.service_models import IssuedCertificate, StoredDocument
+from handlers.services import environment, session_for
 from tests.medflow_harness import another_call, handler_call, make_medflow
 
 
@@ -115,6 +115,7 @@ def test_certificate_info_and_renewal(mf) -> None:
         assert info["holder"]["last_name"] == "Иванова" and info["valid_until"] == "2027-04-22"
         assert info["remind_at"] == "2027-03-23T06:00:00+00:00"  # 30 days before, 09:00 Moscow
         assert info["expires_at"] == "2027-04-22T21:00:00+00:00"  # the end of the last valid day
+        session_for(ctx).get(IssuedCertificate, number).renewal_watcher = "ПР-2026-000001"
         renewed = renew_certificate(number, ctx=ctx)
         again = renew_certificate(number, ctx=ctx)  # retried: extends once
         with pytest.raises(BpmnError):
@@ -122,4 +123,6 @@ def test_certificate_info_and_renewal(mf) -> None:
     assert renewed["valid_until"] == again["valid_until"] == "2028-04-22"
     with mf.db.read() as session:
         assert session.get(EgiszMedbook, number).valid_until == date(2028, 4, 22)
+        # The next period needs its own reminder: the scheduler sees the document unwatched again.
+        assert session.get(IssuedCertificate, number).renewal_watcher is None
     assert verify_certificate(mf.db, number)["valid_until"] == "2028-04-22"

@@ -225,6 +225,40 @@ def test_minor_must_apply_through_a_representative(s) -> None:
     assert DEMO_PEOPLE[2]["snils"] == demo_applicant(2)["snils"]
 
 
+def test_renewal_watchers_work_through_a_backlog_earliest_expiry_first(s) -> None:
+    """250 documents without a watcher (a migration from another system, a busy day): the job starts
+    a batch of 100 per run and comes back at the next tick while more wait, not an hour later; it
+    reads them with one indexed query instead of loading every valid document."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import func, insert, select
+
+    from handlers.service_models import IssuedCertificate
+
+    rows = [dict(number=f"ЭМК-2026-{i:06d}", kind="medbook", holder_name="Смирнова Анна Андреевна",
+                 details={}, valid_from=date(2026, 1, 1), valid_until=date(2027, 6, 1) - timedelta(days=i),
+                 status="revoked" if i == 7 else "valid", issued_at=datetime(2026, 1, 1, tzinfo=UTC))
+            for i in range(251)]
+    with s.medflow.db.write() as session:
+        session.execute(insert(IssuedCertificate), rows)
+    (job,) = [j for j in s.medflow.periodic_jobs if j.name == "renewal_reminders"]
+    batches: list[list[str]] = []
+    run = job.run
+    job.run = lambda: batches.append(run()) or batches[-1]
+    while job.run_if_due():
+        pass
+    assert [len(b) for b in batches] == [100, 100, 50]
+    assert not job.run_if_due()  # the backlog is done: the next run is an interval away
+    with s.medflow.db.read() as session:
+        watched = dict(session.execute(select(IssuedCertificate.renewal_watcher, IssuedCertificate.number)
+                                       .where(IssuedCertificate.renewal_watcher.is_not(None))).all())
+        assert session.scalar(select(func.count()).where(IssuedCertificate.renewal_watcher.is_(None))) == 1
+    assert sorted(watched) == sorted(key for b in batches for key in b)  # each started once
+    first = [watched[key] for key in batches[0]]
+    assert first == [f"ЭМК-2026-{i:06d}" for i in range(250, 150, -1)]  # earliest expiry first
+    assert "ЭМК-2026-000007" not in watched.values()  # revoked
+
+
 def test_renewal_watchers_start_once_per_document(s) -> None:
     from handlers.renewal_scheduler import start_renewal_watchers
 
@@ -235,3 +269,15 @@ def test_renewal_watchers_start_once_per_document(s) -> None:
     watcher = s.medflow.queries.instance("ПР-2026-000001")
     assert [j["element_id"] for j in watcher["jobs"]] == ["wait_reminder"]
     assert watcher["data"]["initiated_by"] == "reminder"
+
+
+def test_a_periodic_job_runs_at_the_first_tick_even_soon_after_boot(monkeypatch) -> None:
+    """time.monotonic() counts from boot: with "never ran" as 0, a machine up for ten minutes
+    waited the rest of an hour for the first renewal scan."""
+    from engine import periodic
+
+    ran: list[int] = []
+    job = periodic.PeriodicJob("scan", 3600, lambda: ran.append(1))
+    monkeypatch.setattr(periodic.time, "monotonic", lambda: 600.0)
+    assert job.run_if_due() and ran == [1]
+    assert not job.run_if_due()

@@ -40,3 +40,39 @@ def test_the_jobs_table_keeps_its_rows_through_0008(medflow, sim_clock) -> None:
     sim_clock.advance(timedelta(days=40))  # and the lateness (over 2^31 ms) now fits
     assert Worker(medflow, "w1").tick().fired == 1
     assert medflow.queries.instance(started["id"])["status"] == "completed"
+
+
+def test_0009_moves_the_renewal_watcher_out_of_the_details_and_back(medflow) -> None:
+    import json
+    from datetime import UTC, date, datetime
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, select
+
+    from engine.db import MIGRATIONS_DIR
+    from handlers.service_models import IssuedCertificate
+
+    def certificate(number: str, watcher: str | None) -> dict:
+        return dict(number=number, kind="medbook", holder_name="Смирнова Анна Андреевна",
+                    details={"Категория работ": "Медицинская"}, valid_from=date(2026, 1, 1),
+                    valid_until=date(2027, 1, 1), status="valid", issued_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    renewal_watcher=watcher)
+
+    with medflow.db.write() as session:
+        session.execute(insert(IssuedCertificate), [certificate("ЭМК-1", "ПР-2026-000009"), certificate("ЭМК-2", None)])
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with medflow.db.write_engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+        old = dict(connection.exec_driver_sql("SELECT number, details FROM issued_certificates").all())
+        command.upgrade(config, "head")
+        connection.commit()
+    as_json = [d if isinstance(d, dict) else json.loads(d) for d in (old["ЭМК-1"], old["ЭМК-2"])]  # SQLite: text
+    assert as_json == [{"Категория работ": "Медицинская", "renewal_instance": "ПР-2026-000009"},
+                       {"Категория работ": "Медицинская"}]
+    with medflow.db.read() as session:
+        rows = {r.number: (r.renewal_watcher, r.details) for r in session.scalars(select(IssuedCertificate))}
+    assert rows == {"ЭМК-1": ("ПР-2026-000009", {"Категория работ": "Медицинская"}),
+                    "ЭМК-2": (None, {"Категория работ": "Медицинская"})}
