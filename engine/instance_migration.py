@@ -11,6 +11,7 @@ the change is written, so a state the new version cannot read is never saved.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,9 @@ from engine.errors import NotFound
 from engine.instance_row import InstanceRow, read_row
 from engine.instance_store import InstanceStore
 from engine.models import Definition, Instance
+
+_MOVABLE = ("running", "incident")
+SQLITE_PAUSE_SECONDS = 0.12
 
 
 @dataclass
@@ -75,33 +79,55 @@ class InstanceMigrator:
         self.store = store
         self.db = store.db
 
-    def run(self, process_key: str, to_version: int | None, actor: str, apply: bool) -> list[MigrationPlan]:
-        """Plan (and with ``apply`` carry out) the move of every running instance of ``process_key``."""
-        with (self.db.write() if apply else self.db.read()) as session:
+    def run(self, process_key: str, to_version: int | None, actor: str, apply: bool,
+            batch: int = 200) -> list[MigrationPlan]:
+        """Plan (and with ``apply`` carry out) the move of every running instance of ``process_key``.
+
+        A transaction per ``batch`` instances: one for all of them held their locks for minutes
+        (10,000 instances: 12 s on SQLite, where that is every writer's lock), so every other command
+        gave up as busy, and a failure at the end undid everything. Each instance's move is whole
+        with its audit event; after a failure, running again moves the rest."""
+        with self.db.read() as session:
             target = self._target(session, process_key, to_version)
-            new_spec, new_subs = self.store.definitions.parsed(session, target.bundle_hash).spec_for(process_key)
             versions = {d.id: d for d in session.scalars(select(Definition).where(Definition.process_key == process_key))}
             ids = session.scalars(select(Instance.id).where(
-                Instance.process_key == process_key, Instance.status.in_(("running", "incident")),
-                Instance.definition_id != target.id)).all()
-            plans = []
-            for instance_id in ids:
-                row = read_row(session, instance_id, for_update=apply and self.db.is_postgres)
-                if row is None:
-                    continue
-                source = versions[row.definition_id]
-                old_spec, old_subs = self.store.definitions.parsed(session, source.bundle_hash).spec_for(process_key)
-                plan = MigrationPlan(row.id, row.business_key, source.version, target.version,
-                                     blockers(row.state, new_spec, new_subs, old_spec, old_subs))
-                if plan.allowed:
-                    try:
-                        workflow_codec.loads(row.state, new_spec, new_subs)
-                    except Exception as exc:  # a state the new spec cannot read is refused, not saved
-                        plan.blockers.append(f"состояние не читается новой версией: {type(exc).__name__}: {exc}")
-                if plan.allowed and apply:
-                    self._move(session, row, target, plan, actor)
-                plans.append(plan)
-            return plans
+                Instance.process_key == process_key, Instance.status.in_(_MOVABLE),
+                Instance.definition_id != target.id).order_by(Instance.id)).all()
+        plans: list[MigrationPlan] = []
+        for start in range(0, len(ids), max(1, batch)):
+            if start and apply and self.db.is_sqlite:
+                # SQLite has no queue for its write lock: a waiting writer polls it (up to every
+                # 100 ms) and would miss the instant between two batches — and give up as busy.
+                time.sleep(SQLITE_PAUSE_SECONDS)
+            with (self.db.write() if apply else self.db.read()) as session:
+                new_spec, new_subs = self.store.definitions.parsed(session, target.bundle_hash).spec_for(process_key)
+                for instance_id in ids[start:start + batch]:
+                    plan = self._plan(session, instance_id, target, versions, (new_spec, new_subs),
+                                      actor if apply else None)
+                    if plan is not None:
+                        plans.append(plan)
+        return plans
+
+    def _plan(self, session: Session, instance_id: int, target: Definition, versions: dict[int, Definition],
+              new: tuple[Any, Any], actor: str | None) -> MigrationPlan | None:
+        """One instance's plan; carried out when an ``actor`` is given (``None``: a dry run)."""
+        new_spec, new_subs = new
+        row = read_row(session, instance_id, for_update=actor is not None and self.db.is_postgres)
+        if row is None or row.status not in _MOVABLE or row.definition_id == target.id:
+            return None  # finished, cancelled or moved since the list was read
+        source = versions[row.definition_id]
+        process_key = row.process_key
+        old_spec, old_subs = self.store.definitions.parsed(session, source.bundle_hash).spec_for(process_key)
+        plan = MigrationPlan(row.id, row.business_key, source.version, target.version,
+                             blockers(row.state, new_spec, new_subs, old_spec, old_subs))
+        if plan.allowed:
+            try:
+                workflow_codec.loads(row.state, new_spec, new_subs)
+            except Exception as exc:  # a state the new spec cannot read is refused, not saved
+                plan.blockers.append(f"состояние не читается новой версией: {type(exc).__name__}: {exc}")
+        if plan.allowed and actor is not None:
+            self._move(session, row, target, plan, actor)
+        return plan
 
     def _target(self, session: Session, process_key: str, version: int | None) -> Definition:
         query = select(Definition).where(Definition.process_key == process_key)

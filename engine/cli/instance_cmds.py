@@ -154,13 +154,16 @@ def register_migration(cli: click.Group) -> None:
     @click.option("--to-version", type=int, default=None, help="По умолчанию — последняя версия.")
     @click.option("--apply", is_flag=True, help="Перенести; без флага — только показать план.")
     @click.option("--user", default="cli")
+    @click.option("--batch", type=click.IntRange(min=1), default=200, show_default=True,
+                  help="Заявлений в одной транзакции: между ними работают остальные команды.")
     @json_option
     @pass_state
-    def migrate(state: State, process_key: str, to_version: int | None, apply: bool, user: str, as_json: bool) -> None:
+    def migrate(state: State, process_key: str, to_version: int | None, apply: bool, user: str, batch: int,
+                as_json: bool) -> None:
         """Перенести ожидающие заявления на новую версию процесса, где изменения это позволяют."""
         from engine.instance_migration import InstanceMigrator
 
-        plans = InstanceMigrator(state.medflow.store).run(process_key, to_version, user, apply)
+        plans = InstanceMigrator(state.medflow.store).run(process_key, to_version, user, apply, batch)
 
         def text(items: list) -> str:
             lines = []
