@@ -25,6 +25,7 @@ from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.sqlite_checkpoint import Checkpointer
+from engine.sqlite_write_queue import WriteQueue
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -44,6 +45,7 @@ class Database:
     write_engine: Engine
     read_engine: Engine
     checkpointer: Checkpointer | None = None
+    write_queue: WriteQueue | None = None  # SQLite: this process's writers, in turn
 
     @property
     def is_sqlite(self) -> bool:
@@ -138,11 +140,14 @@ def _describe_failure(url: str, exc: Exception) -> str:
     return f"База данных недоступна ({safe}): {reason}"
 
 
+_HAS_TURN = "medflow.sqlite_write_turn"  # in a connection's info: it holds its process's turn to write
 # SQLite has no "wait without end": 0 (off, as PostgreSQL reads it) becomes a month.
 _SQLITE_NO_LIMIT_MS = 30 * 24 * 3600 * 1000
 
 
-def _sqlite_engine(url: str, immediate: bool, checkpointer: Checkpointer | None, busy_seconds: float) -> Engine:
+def _sqlite_engine(url: str, checkpointer: Checkpointer | None, busy_seconds: float,
+                   queue: WriteQueue | None = None) -> Engine:
+    """The write engine when given this process's ``queue`` of writers; else the read engine."""
     # The write lock is the whole database's: a writer waits this long for the one before it,
     # then gives up as a held row does on PostgreSQL (is_lock_timeout).
     busy_ms = int(busy_seconds * 1000) if busy_seconds > 0 else _SQLITE_NO_LIMIT_MS
@@ -166,12 +171,34 @@ def _sqlite_engine(url: str, immediate: bool, checkpointer: Checkpointer | None,
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
+    if queue is None:
+        @event.listens_for(engine, "begin")
+        def _on_begin_read(conn) -> None:  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if immediate and checkpointer is not None:
+        if checkpointer is not None:
             checkpointer.ensure_running()
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        queue.acquire(busy_ms / 1000)  # this process's writers in turn; then SQLite's lock
+        conn.info[_HAS_TURN] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _end_turn(conn.info)
+            raise
 
+    def _end_turn(info: dict[str, Any]) -> None:
+        if info.pop(_HAS_TURN, False):
+            queue.release()
+
+    # Just before COMMIT or ROLLBACK: the next writer's BEGIN meets the lock for at most SQLite's
+    # first 1 ms retry. A connection returned to the pool inside a transaction gives its turn too.
+    event.listen(engine, "commit", lambda conn: _end_turn(conn.info))
+    event.listen(engine, "rollback", lambda conn: _end_turn(conn.info))
+    event.listen(engine.pool, "checkin", lambda _dbapi, record: _end_turn(record.info))
     return engine
 
 
@@ -231,8 +258,9 @@ def connect(url: str, pool_size: int = 10, lock_timeout: float = 10.0,
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         checkpointer = Checkpointer(database) if database and database != ":memory:" else None
-        db = Database(url, _sqlite_engine(url, True, checkpointer, lock_timeout),
-                      _sqlite_engine(url, False, checkpointer, lock_timeout), checkpointer)
+        queue = WriteQueue()
+        db = Database(url, _sqlite_engine(url, checkpointer, lock_timeout, queue),
+                      _sqlite_engine(url, checkpointer, lock_timeout), checkpointer, queue)
     else:
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
         _ping_idle_connections(engine)

@@ -3,8 +3,8 @@
 The paused command stops inside ``InstanceStore.save`` (the ``before_commit`` hook): it holds the
 instance lock and has written its projections, but has not committed. The competing command is
 then started in another thread, and :func:`wait_until_blocked` proves it is really waiting for
-that lock — on PostgreSQL by a lock wait in ``pg_stat_activity``, on SQLite by the
-``BEGIN IMMEDIATE`` it has sent (and by the thread still running) — before the pause is released.
+that lock — on PostgreSQL by a lock wait in ``pg_stat_activity``, on SQLite by the write
+transaction it has begun (and by the thread still running) — before the pause is released.
 
 >>> with Pause(medflow, "operator") as pause:                         # doctest: +SKIP
 ...     op = Actor("operator", lambda: runtime.complete(...)).begin()
@@ -63,14 +63,14 @@ class Actor(threading.Thread):
 
 
 class StatementWatch:
-    """Marks each Actor when it sends its first statement on the write engine.
-
-    On SQLite that statement is the BEGIN IMMEDIATE which blocks: :func:`wait_until_blocked`
-    needs the mark to know the actor got that far.
-    """
+    """Marks each Actor when it asks for its process's turn to write (SQLite) or sends its first
+    statement on the write engine; on SQLite either may block (the turn, or the BEGIN IMMEDIATE
+    against another process). :func:`wait_until_blocked` needs the mark to know the actor got
+    that far."""
 
     def __init__(self, medflow: MedFlow) -> None:
         self.engine = medflow.db.write_engine
+        self.queue = medflow.db.write_queue
 
     @staticmethod
     def _announce(*_args: Any) -> None:
@@ -80,10 +80,15 @@ class StatementWatch:
 
     def __enter__(self) -> StatementWatch:
         event.listen(self.engine, "before_cursor_execute", self._announce)
+        if self.queue is not None:
+            acquire = self.queue.acquire
+            self.queue.acquire = lambda timeout: (self._announce(), acquire(timeout))[1]  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._announce)
+        if self.queue is not None:
+            del self.queue.acquire  # the class's method again
 
 
 class Pause:
@@ -153,9 +158,10 @@ def wait_until_blocked(medflow: MedFlow, actor: Actor) -> None:
                 raise AssertionError(f"{actor.name} is not waiting for a lock")
             time.sleep(0.005)  # polling an observable condition, not timing the race
         return
-    # SQLite: BEGIN IMMEDIATE was issued while the paused writer holds the database. The thread
-    # must still be inside it a moment later (it can only leave with "database is locked" after
-    # the 30 s busy timeout); this check proves the wait, the ordering is already forced.
+    # SQLite: the actor began its write transaction while the paused writer holds the database
+    # (it waits for its turn, or in BEGIN IMMEDIATE for another process). The thread must still be
+    # waiting a moment later (it can only leave with "database is locked" after the lock
+    # timeout); this check proves the wait, the ordering is already forced.
     actor.join(0.2)
     if not actor.is_alive():
         raise AssertionError(f"{actor.name} finished instead of waiting for the lock: {actor.outcome}")

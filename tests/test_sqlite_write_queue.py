@@ -1,0 +1,70 @@
+"""SQLite: the writers of one process take its write lock in turn, so a command is not shut out by
+a timer worker firing a burst batch after batch (SQLite itself has no queue: a waiting writer
+polls and misses the instant between two transactions)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from engine.db import is_lock_timeout
+from engine.definitions import collect_files
+from engine.sqlite_write_queue import WriteQueue
+from engine.worker import Worker
+from tests.conftest import DIAGRAMS, make_medflow
+
+
+def test_writers_go_in_the_order_they_came():
+    queue, order = WriteQueue(), []
+    queue.acquire(1)
+    waiting = []
+    for name in "abc":
+        thread = threading.Thread(target=lambda n=name: (queue.acquire(5), order.append(n), queue.release()))
+        thread.start()
+        waiting.append(thread)
+        time.sleep(0.05)  # each has taken its ticket before the next starts
+    queue.release()
+    for thread in waiting:
+        thread.join()
+    assert order == ["a", "b", "c"]
+
+
+def test_a_writer_that_gives_up_passes_its_turn_on():
+    queue = WriteQueue()
+    queue.acquire(1)
+    with pytest.raises(OperationalError) as gave_up:
+        queue.acquire(0.1)  # the holder keeps it: this one times out, as SQLite's busy timeout does
+    assert is_lock_timeout(gave_up.value)
+    later = threading.Thread(target=lambda: (queue.acquire(5), queue.release()))
+    later.start()
+    queue.release()  # the turn skips the writer that left and reaches the one still waiting
+    later.join(timeout=5)
+    assert not later.is_alive()
+    queue.acquire(0.1)  # and nobody holds it afterwards
+    queue.release()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_commands_get_in_during_a_timer_burst(database_url, sim_clock):
+    medflow = make_medflow(database_url, sim_clock, **{"database.lock_timeout_seconds": 0.5})
+    try:
+        medflow.definitions.deploy(collect_files([DIAGRAMS]))
+        waiting = [medflow.runtime.start("wait_working_days", {"days": 1})["id"] for _ in range(1500)]
+        sim_clock.advance(timedelta(days=5))
+        fired: list[int] = []
+        burst = threading.Thread(target=lambda: fired.append(Worker(medflow, "w-burst").tick().fired))
+        burst.start()
+        started = []
+        while burst.is_alive():  # each would give up as busy after 0.5 s of waiting
+            started.append(medflow.runtime.start("review_loop", {"applicant_name": "Петров"})["id"])
+            time.sleep(0.02)
+        burst.join()
+        assert fired == [len(waiting)]
+        assert len(started) >= 3  # they ran during the burst, not after it
+        assert {medflow.queries.instance(i)["status"] for i in started} == {"running"}
+    finally:
+        medflow.db.dispose()
