@@ -24,7 +24,7 @@ class Account(Base):
     full_name: Mapped[str] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(300))
     # applicant | operator | analyst | supervisor | admin
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20), index=True)
     # Candidate groups of the worklist (operators; supervisors may have some too).
     groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
     password_hash: Mapped[str] = mapped_column(String(300))

@@ -182,8 +182,13 @@ class Accounts:
             return [_info(row) for row in session.scalars(query)]
 
     def group_members(self, group: str) -> list[AccountInfo]:
-        """People a task of ``group`` may be handed over to."""
-        return [a for a in self.all() if a.active and group in a.groups]
+        """People a task of ``group`` may be handed over to. Read on every task page: only the
+        staff's rows (by the role index), never the applicants' — 100,000 of them made it 3 s."""
+        staff = [role for role in ROLES if role != "applicant"]
+        query = (select(Account).where(Account.role.in_(staff), Account.active.is_(True))
+                 .order_by(Account.role, Account.username))
+        with self.db.read() as session:
+            return [_info(row) for row in session.scalars(query) if group in (row.groups or ())]
 
     # --- logging in ----------------------------------------------------------------------
 

@@ -243,3 +243,25 @@ def test_cli_users_and_demo_seed(tmp_path, monkeypatch) -> None:
     assert '"olga"' in listed.output and "frmr_operators" in listed.output
     token = runner.invoke(cli, ["users", "token", "olga"], obj=State())
     assert token.output.startswith("mf_")
+
+
+def test_a_groups_members_are_its_active_staff_whatever_the_number_of_applicants(web) -> None:
+    """Read on every task page (hand over to): only the staff's rows are read, by the role index,
+    so the applicants' accounts — a region's worth in production — cost nothing there."""
+    from sqlalchemy import insert
+
+    from engine.account_models import Account
+
+    accounts = web.accounts
+    accounts.create("op_new", "Пароль-надёжный-1", "Новикова Ольга", "operator", ["medbook_operators"])
+    accounts.create("op_gone", "Пароль-надёжный-1", "Егорова Ирина", "operator", ["medbook_operators"])
+    accounts.set_active("op_gone", False)
+    accounts.create("boss", "Пароль-надёжный-1", "Козлова Юлия", "supervisor", ["medbook_operators", "frmr_operators"])
+    now = datetime.now(UTC)
+    with web.medflow.db.write() as session:  # an applicant never hands tasks over, whatever its row says
+        session.execute(insert(Account), [dict(username=f"applicant{i}", full_name="Смирнова Анна", role="applicant",
+                                               groups=["medbook_operators"] if i == 0 else [], password_hash="x",
+                                               active=True, failed_logins=0, created_at=now) for i in range(500)])
+    members = {a.username for a in accounts.group_members("medbook_operators")}
+    assert {"op_new", "boss"} <= members and not members & {"op_gone", "applicant0"}
+    assert {a.username for a in accounts.group_members("frmr_operators")} & {"boss"} == {"boss"}
