@@ -106,6 +106,7 @@ class UserTask(Base):
     __table_args__ = (
         Index("ix_user_tasks_queue", "status", "candidate_group", "due_at", "created_at", "id"),
         Index("ix_user_tasks_assignee", "assignee", "status", "due_at", "created_at", "id"),
+        Index("ix_user_tasks_done", "status", "completed_at"),  # the SLA dashboard's recent end
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

@@ -132,3 +132,44 @@ def test_dashboard_shows_timer_workers_alive_or_silent(web) -> None:
     row_b = workers[workers.index("host-b:12"):workers.index("</tr>", workers.index("host-b:12"))]
     assert "не отвечает" in row_a and re.search(r"6\d\d с назад", row_a) and "задание 5: сбой" in row_a
     assert "работает" in row_b and "<td>7</td>" in row_b
+
+
+def test_dashboard_counts_every_open_task_and_shows_the_latest_breaches(web, monkeypatch) -> None:
+    """Past 10,000 tasks the dashboard counted only the first 10,000 open ones it was given, and
+    took the completed ones with the earliest deadlines — a live system's oldest, so this week's
+    breach never showed. Counted in SQL now, and read from the recent end."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from engine.models import UserTask
+    from webui import sla_stats
+
+    key = submitted(web)
+    instance = web.medflow.queries.instance(key)
+    now = web.medflow.clock.now()
+    before = len(web.medflow.queries.tasks(groups=["medbook_operators"], limit=100))
+
+    def task(i: int, **values):  # type: ignore[no-untyped-def]
+        return dict(id=f"bulk-{i}", instance_id=instance["id"], business_key=key, process_key="medbook_issuance",
+                    element_id="review", name="Рассмотреть заявление", candidate_group="medbook_operators",
+                    **values)
+
+    far, long_ago = now + timedelta(days=60), now - timedelta(days=400)
+    rows = [task(i, status="open", due_at=far, created_at=now) for i in range(10_050)]
+    rows += [task(20_000 + i, status="completed", due_at=long_ago, created_at=long_ago - timedelta(hours=2),
+                  completed_at=long_ago - timedelta(hours=1)) for i in range(10_050)]  # done the same day
+    rows.append(task(99_999, status="completed", due_at=now - timedelta(days=1), created_at=now - timedelta(days=9),
+                     completed_at=now - timedelta(hours=2)))  # this week's breach, after more than a week
+    with web.medflow.db.write() as session:
+        session.execute(insert(UserTask), rows)
+    monkeypatch.setattr(sla_stats, "RECENT", 1)  # the durations of the last completed task only
+    with web.app.test_request_context():
+        groups, by_state = sla_stats.open_by_group()
+        weeks, breaches = sla_stats.breaches_by_week()
+        steps, durations = sla_stats.step_durations()
+    open_here = sum(by_state[label][groups.index("medbook_operators")] for label in by_state)
+    assert open_here == 10_050 + before
+    this_week = "{}-W{:02d}".format(*(now.date() - timedelta(days=1)).isocalendar()[:2])
+    assert this_week in weeks and breaches["medbook_issuance"][weeks.index(this_week)] == 1
+    assert durations["медиана"][steps.index("Рассмотреть заявление (medbook_issuance)")] > 0  # not an old one

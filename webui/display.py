@@ -86,6 +86,14 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return f"{n} {_plural(n, one, few, many)}"
 
 
+def near_cutoff(mf: MedFlow, now: datetime) -> datetime:
+    """The end of the NEAR_DAYS-th working day from today: a deadline before it is "near" (amber),
+    as :func:`sla_badge` counts it (for the figures counted in SQL)."""
+    local = mf.store.helpers.zone
+    day = mf.calendar.add_working_days(now.astimezone(local).date(), NEAR_DAYS)
+    return datetime(day.year, day.month, day.day, tzinfo=local) + timedelta(days=1)
+
+
 def sla_badge(due_at: Any, status: str = "open") -> dict[str, Any] | None:
     """Working days left until the deadline: ok, near (amber) or overdue (red)."""
     due = as_datetime(due_at)

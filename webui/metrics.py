@@ -33,8 +33,9 @@ from sqlalchemy import case, func, select
 
 from engine.bootstrap import MedFlow
 from engine.heartbeats import heartbeat_seconds, worker_states
-from engine.models import Incident, Instance, Job, UserTask
-from webui.display import NEAR_DAYS, medflow
+from engine.models import Incident, Instance, Job
+from engine.sla_queries import open_tasks_by_sla
+from webui.display import medflow, near_cutoff
 
 metrics = Blueprint("metrics", __name__)
 
@@ -83,14 +84,6 @@ def _timed(name: str, command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _near_cutoff(mf: MedFlow, now: datetime) -> datetime:
-    """The end of the NEAR_DAYS-th working day from today: a deadline before it is "near" (amber),
-    as the worklist's badge counts it."""
-    zone = mf.store.helpers.zone
-    day = mf.calendar.add_working_days(now.astimezone(zone).date(), NEAR_DAYS)
-    return datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(days=1)
-
-
 class DatabaseCollector(Collector):
     """Gauges computed by a few aggregate queries each time Prometheus scrapes."""
 
@@ -100,15 +93,11 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         mf = self.mf
         now = mf.clock.now()
-        near = _near_cutoff(mf, now)
+        tasks = open_tasks_by_sla(mf.db, now, near_cutoff(mf, now))
         with mf.db.read() as session:
             conn = session.connection()
             instances = conn.execute(select(Instance.process_key, Instance.status, func.count())
                                      .group_by(Instance.process_key, Instance.status)).all()
-            sla = case((UserTask.due_at.is_(None), "none"), (UserTask.due_at <= now, "overdue"),
-                       (UserTask.due_at <= near, "near"), else_="ok")
-            tasks = conn.execute(select(UserTask.candidate_group, sla, func.count()).where(UserTask.status == "open")
-                                 .group_by(UserTask.candidate_group, sla)).all()
             incidents = conn.execute(select(func.count()).select_from(Incident)
                                      .where(Incident.status == "open")).scalar_one()
             waiting, due, oldest = conn.execute(
