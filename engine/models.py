@@ -77,13 +77,20 @@ class Definition(Base):
 
 class Instance(Base):
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_process_status", "process_key", "status"),)
+    # Each ends in id: the lists are newest first (ORDER BY id DESC LIMIT n), read off the index
+    # instead of sorting every matching application.
+    __table_args__ = (
+        Index("ix_instances_process_status", "process_key", "status", "id"),
+        Index("ix_instances_process", "process_key", "id"),
+        Index("ix_instances_status", "status", "id"),
+        Index("ix_instances_started_by", "started_by", "id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_key: Mapped[str] = mapped_column(String(100), unique=True)
     process_key: Mapped[str] = mapped_column(String(200))
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     # running | completed | cancelled | incident
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     # The status an applicant sees, driven by `portalStatus` properties in the diagram.
     portal_status: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(Text)
@@ -91,7 +98,7 @@ class Instance(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
-    started_by: Mapped[str | None] = mapped_column(String(200), index=True)
+    started_by: Mapped[str | None] = mapped_column(String(200))
     step_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -107,6 +114,8 @@ class UserTask(Base):
         Index("ix_user_tasks_queue", "status", "candidate_group", "due_at", "created_at", "id"),
         Index("ix_user_tasks_assignee", "assignee", "status", "due_at", "created_at", "id"),
         Index("ix_user_tasks_done", "status", "completed_at"),  # the SLA dashboard's recent end
+        # One application's tasks in worklist order: its page, and an operator's view of it.
+        Index("ix_user_tasks_business_key", "business_key", "status", "due_at", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

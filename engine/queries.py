@@ -150,11 +150,13 @@ class Queries:
 
     def tasks(self, groups: list[str] | None = None, assignee: str | None = None, overdue: bool = False,
               process_key: str | None = None, business_key: str | None = None, status: str = "open",
-              limit: int = 50, after: tuple[Any, Any, str] | None = None) -> list[dict[str, Any]]:
+              limit: int = 50, after: tuple[Any, Any, str] | None = None,
+              started_by: str | None = None) -> list[dict[str, Any]]:
         """Sorted by deadline (none last), then creation, then id; ``after`` = (due_at, created_at, id)
-        of the previous page's last row (keyset paging). See :mod:`engine.worklist_query`."""
+        of the previous page's last row (keyset paging); ``started_by``: only the applications this
+        person started. See :mod:`engine.worklist_query`."""
         query, params = page_query(groups, assignee, overdue, process_key, business_key, status, limit, after,
-                                   clock.now())
+                                   clock.now(), started_by)
         if query is None:
             return []
         with self.db.read_one() as connection:

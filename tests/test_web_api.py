@@ -152,3 +152,17 @@ def test_task_list_pages_with_a_keyset_cursor(tmp_path) -> None:
     assert not {t["id"] for t in second.json} & {t["id"] for t in first.json}
     bad = web.client().get("/api/v1/tasks?after=%%%not-a-cursor", headers=headers)
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "after"
+
+
+def test_an_applicants_task_list_holds_their_own_tasks_whatever_the_others_have(tmp_path) -> None:
+    """The page was cut from every applicant's open tasks and then filtered to the caller's: with
+    others' drafts first, it came back empty with a cursor to page through them all."""
+    from tests.web_harness import make_web as _make_web
+
+    web = _make_web(tmp_path / "own")
+    for _ in range(30):
+        web.medflow.runtime.start("medbook_issuance", {}, actor="petrov")
+    mine = {web.medflow.runtime.start("medbook_issuance", {}, actor="ivanova")["business_key"] for _ in range(2)}
+    page = web.client().get("/api/v1/tasks?limit=5", headers=web.token("ivanova"))
+    assert page.status_code == 200 and {t["business_key"] for t in page.json} == mine
+    assert "X-Next-After" not in page.headers  # nothing more of hers to page through

@@ -55,15 +55,16 @@ def tasks():  # type: ignore[no-untyped-def]
                                errors=[{"field": "status", "message": "неизвестное состояние", "code": "enum"}])
     groups: list[str] | None = None
     assignee: str | None = None
+    started_by: str | None = None
     if who.role == "operator":
         groups, assignee = list(who.groups), who.username
     elif who.role == "applicant":
-        groups = [APPLICANT_GROUP]
+        groups, started_by = [APPLICANT_GROUP], who.username
     limit = _int_arg("limit", 50, 1, 500)
     rows = medflow().queries.tasks(
         groups=groups, assignee=assignee, overdue=request.args.get("overdue") in ("1", "true"),
         process_key=request.args.get("process_key") or None, business_key=request.args.get("business_key") or None,
-        status=status, limit=limit, after=_cursor_arg(request.args.get("after")))
+        status=status, limit=limit, after=_cursor_arg(request.args.get("after")), started_by=started_by)
     # The cursor is the last row the query returned, before the filters below, so no task is skipped.
     next_after = _cursor(rows[-1]) if len(rows) == limit else None
     if request.args.get("assignee"):

@@ -1,0 +1,107 @@
+"""The reads that run on every page, API call or worker tick are answered from an index, so their
+cost does not grow with the tables (hundreds of thousands of applications, millions of tasks).
+
+Each test records the statements a real call sends and asks SQLite's planner about them (it needs
+no statistics, so the plan does not depend on how many rows a test made). A full scan of a
+growing table, or a sort of all the rows that match, fails the test with the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from engine.bootstrap import MedFlow
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+GROWING = ("user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications")
+
+
+@contextmanager
+def _statements(medflow: MedFlow) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    engines = {medflow.db.read_engine, medflow.db.write_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
+
+
+def plans(medflow: MedFlow, call: Callable[[], Any]) -> list[list[tuple[int, str]]]:
+    """The plan of each SELECT ``call`` sends: (parent, detail) rows of SQLite's EXPLAIN QUERY PLAN."""
+    with _statements(medflow) as seen:
+        call()
+    assert seen, "the call sent no query"
+    with medflow.db.read_engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        return [[(row[1], row[3]) for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)] for sql, params in seen]
+
+
+# A search keyed by one application or one person matches a handful of rows, whatever the table.
+NARROW = ("(instance_id=", "(started_by=", "(business_key=")
+
+
+def assert_indexed(medflow: MedFlow, call: Callable[[], Any], scan_ok: bool = False) -> None:
+    """``scan_ok``: a plain SCAN is what is meant (newest first with no filter reads the table
+    backwards by id and stops at the page's end); a sort of every row still fails."""
+    for plan in plans(medflow, call):
+        levels: dict[int, list[str]] = {}
+        for parent, step in plan:
+            levels.setdefault(parent, []).append(step)
+        for steps in levels.values():
+            reads = [s for s in steps if s.startswith(("SCAN", "SEARCH")) and s.split()[1] in GROWING]
+            assert scan_ok or not [s for s in reads if s.startswith("SCAN")], f"full scan: {plan}"
+            if any("TEMP B-TREE FOR ORDER BY" in s for s in steps):
+                assert all(any(key in s for key in NARROW) for s in reads), f"sorts every matching row: {plan}"
+
+
+def test_an_applications_tasks_by_its_number(medflow):
+    """The application page (its submitted form) and an operator's view of an application."""
+    key = medflow.runtime.start("review_loop", {"applicant_name": "Петров"})["business_key"]
+    assert_indexed(medflow, lambda: medflow.queries.tasks(business_key=key, status="completed", limit=200))
+    assert_indexed(medflow, lambda: medflow.queries.tasks(groups=["reviewers", "clerks"], assignee="op",
+                                                         business_key=key, limit=1))
+
+
+def test_an_applicants_own_tasks(medflow):
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    assert_indexed(medflow, lambda: medflow.queries.tasks(groups=["applicants"], started_by="petrov", limit=50))
+
+
+@pytest.mark.parametrize("filters", [{}, {"process_key": "review_loop"}, {"status": "running"},
+                                     {"started_by": "petrov"}, {"process_key": "review_loop", "status": "completed"}])
+def test_the_list_of_applications_newest_first(medflow, filters):
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    assert_indexed(medflow, lambda: medflow.queries.instances(**filters, limit=50), scan_ok=not filters)
+    assert_indexed(medflow, lambda: medflow.queries.instances(**filters, limit=50, before_id=10**9),
+                   scan_ok=not filters)
+
+
+def test_the_staff_of_a_group_and_the_supervisors_figures(medflow):
+    from engine.accounts import Accounts
+    from engine.sla_queries import deadline_breaches, open_tasks_by_sla, recent_completions
+
+    now = medflow.clock.now()
+    assert_indexed(medflow, lambda: Accounts(medflow.db, medflow.settings).group_members("reviewers"))
+    assert_indexed(medflow, lambda: recent_completions(medflow.db, 10_000, except_group="applicants"))
+    assert_indexed(medflow, lambda: deadline_breaches(medflow.db, now, now))
+    assert_indexed(medflow, lambda: open_tasks_by_sla(medflow.db, now, now))
+
+
+def test_the_renewal_scan(medflow):
+    from handlers.renewal_scheduler import start_renewal_watchers
+
+    assert_indexed(medflow, lambda: start_renewal_watchers(medflow))
