@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
+from sqlalchemy import select
 
 from engine.accounts import AccountInfo
 from engine.errors import NotFound
+from handlers.service_models import ApplicationRecord
 from webui.display import medflow
 
 APPLICANT_GROUP = "applicants"
@@ -36,6 +38,19 @@ def own_instance(key: str, who: AccountInfo) -> dict[str, Any]:
     if not who.can("applicant"):
         abort(403)
     return instance
+
+
+def applicant_names(keys: list[str]) -> dict[str, str]:
+    """Whom each application is about, as its steps registered them (``register_application``
+    runs again after a correction): one query for a worklist page, where reading each application's
+    data took 2–5 ms apiece (200 rows: about a second). Keys of procedures that register nobody
+    are missing."""
+    if not keys:
+        return {}
+    query = (select(ApplicationRecord.business_key, ApplicationRecord.full_name)
+             .where(ApplicationRecord.business_key.in_(sorted(set(keys)))))
+    with medflow().db.read_one() as connection:
+        return {key: name for key, name in connection.execute(query) if name}
 
 
 def own_keys(who: AccountInfo) -> set[str]:

@@ -64,16 +64,16 @@ def visible_tasks(who: AccountInfo, args: Any) -> list[dict[str, Any]]:
     before = _parse_day(args.get("due_before"))
     if before:
         rows = [t for t in rows if t.get("due_at") and (last_day(t["due_at"]) or before) <= before]
-    names: dict[str, str] = {}
-    for task in rows[:200]:
+    rows = rows[:200]
+    names = apps.applicant_names([t["business_key"] for t in rows])
+    for task in rows:
         key = task["business_key"]
-        if key not in names:
+        if key not in names:  # a procedure that registers nobody: its data says
             try:
                 names[key] = applicant_name(queries.instance(key).get("data") or {})
             except NotFound:
                 names[key] = "—"
         task["applicant_name"] = names[key]
-    rows = rows[:200]
     if query and number is None:
         rows = [t for t in rows if query.lower() in t["applicant_name"].lower() or query in t["business_key"]]
     return rows
