@@ -198,12 +198,18 @@ class Queries:
         with self.db.read_one() as connection:
             return {key: who for key, who in connection.execute(query)}
 
-    def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
-        query = select(Incident).order_by(Incident.id)
+    def incidents(self, status: str | None = "open", limit: int | None = None) -> list[dict[str, Any]]:
+        query = select(Incident).order_by(Incident.id).limit(limit)
         if status:
             query = query.where(Incident.status == status)
         with self.db.read() as session:
             return [incident_dict(i) for i in session.scalars(query)]
+
+    def open_incident_count(self) -> int:
+        """A registry outage can open thousands: pages show this count and a few, not all of them."""
+        with self.db.read_one() as connection:
+            return int(connection.execute(select(func.count()).select_from(Incident)
+                                          .where(Incident.status == "open")).scalar_one())
 
     def unmatched_messages(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.read() as session:

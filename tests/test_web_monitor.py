@@ -173,3 +173,23 @@ def test_dashboard_counts_every_open_task_and_shows_the_latest_breaches(web, mon
     this_week = "{}-W{:02d}".format(*(now.date() - timedelta(days=1)).isocalendar()[:2])
     assert this_week in weeks and breaches["medbook_issuance"][weeks.index(this_week)] == 1
     assert durations["медиана"][steps.index("Рассмотреть заявление (medbook_issuance)")] > 0  # not an old one
+
+
+def test_the_monitor_shows_how_many_incidents_and_the_first_few(web) -> None:
+    """A registry outage opens an incident per application: the pages count them in SQL and list
+    five (the list of applications filters by status «incident» for the rest)."""
+    from sqlalchemy import insert
+
+    from engine.models import Incident
+
+    key = submitted(web)
+    instance = web.medflow.queries.instance(key)
+    now = web.medflow.clock.now()
+    with web.medflow.db.write() as session:
+        session.execute(insert(Incident), [dict(instance_id=instance["id"], element_id=f"step_{i}", error="реестр не отвечает",
+                                                status="open", created_at=now, task_id=f"t{i}")
+                                           for i in range(7)])
+    supervisor = web.login("supervisor")
+    page = supervisor.get("/monitor/").get_data(as_text=True)
+    assert "Открытых инцидентов: 7." in page and page.count("реестр не отвечает") == 5
+    assert "Открытых инцидентов: 7." in supervisor.get("/monitor/dashboard").get_data(as_text=True)

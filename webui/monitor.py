@@ -47,7 +47,8 @@ def index():  # type: ignore[no-untyped-def]
     rows = rows[:PAGE]
     processes = sorted({d["process_key"]: d["name"] for d in medflow().queries.definitions()}.items())
     return render_template("monitor/index.html", rows=rows, more=more, processes=processes, args=args,
-                           incidents=medflow().queries.incidents(),
+                           incidents=medflow().queries.incidents(limit=5),
+                           incident_count=medflow().queries.open_incident_count(),
                            next_before=rows[-1]["id"] if more and rows else None)
 
 
@@ -131,6 +132,6 @@ def dashboard():  # type: ignore[no-untyped-def]
                                          sla_stats.colors_for(list(breaches))),
         duration_chart=charts.grouped_bars("Длительность шагов, рабочих дней", steps, durations,
                                            {"медиана": "#0d4cd3", "90-й перцентиль": "#d98e04"}, " р.д."),
-        totals={"groups": groups, "by_state": by_state}, incidents=medflow().queries.incidents(),
+        totals={"groups": groups, "by_state": by_state}, incident_count=medflow().queries.open_incident_count(),
         workers=worker_states(medflow().db, heartbeat_seconds(medflow())),
     )
