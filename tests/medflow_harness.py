@@ -62,12 +62,15 @@ def handler_call(medflow: MedFlow, business_key: str = "МК-2026-000001", insta
 
 
 @contextmanager
-def recorded_statements(db: Database) -> Iterator[list[str]]:
-    """The SQL the database's connections send while the block runs (both engines)."""
+def recorded_statements(db: Database, parameters: list[Any] | None = None) -> Iterator[list[str]]:
+    """The SQL the database's connections send while the block runs (both engines); each one's
+    parameters go to ``parameters``, in the same order, when a list is given."""
     seen: list[str] = []
 
-    def listener(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+    def listener(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
         seen.append(statement)
+        if parameters is not None:
+            parameters.append(params)
 
     engines = {db.write_engine, db.read_engine}
     for engine in engines:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -65,19 +66,18 @@ def test_a_command_on_a_held_application_gives_up_and_changes_nothing(medflow, d
     assert medflow.runtime.complete(task["id"], {"decision": "approve"}, user="op")["status"] == "completed"
 
 
-def test_the_api_answers_503_busy_with_retry_after(medflow, database_url):
-    from argon2 import PasswordHasher
+def api_and_a_task(medflow: MedFlow) -> tuple[Any, dict[str, str], dict[str, Any], dict[str, Any]]:
+    """A supervisor's API client and headers, an application waiting at a task, and the task."""
+    from tests.web_harness import web_for
 
-    from engine.accounts import Accounts
-    from webui.app import create_app
-    from webui.demo import seed_accounts
-
-    accounts = Accounts(medflow.db, medflow.settings, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-    seed_accounts(accounts)
-    client = create_app(medflow, accounts, TESTING=True).test_client()
-    supervisor = {"Authorization": f"Bearer {accounts.issue_token('supervisor', 'test')}"}
+    web = web_for(medflow)
     started = medflow.runtime.start("review_loop", {"applicant_name": "Петров"})
     (task,) = medflow.queries.instance(started["id"])["open_tasks"]
+    return web.client(), web.token("supervisor"), started, task
+
+
+def test_the_api_answers_503_busy_with_retry_after(medflow, database_url):
+    client, supervisor, started, task = api_and_a_task(medflow)
     holder = Holder(database_url)
     try:
         holder.lock(started["id"])

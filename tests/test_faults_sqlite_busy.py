@@ -20,6 +20,7 @@ from engine.errors import Busy
 from engine.worker import Worker
 from tests.conftest import DIAGRAMS, make_medflow
 from tests.faults.facts import table_counts
+from tests.test_faults_lock_timeouts import api_and_a_task
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -66,18 +67,7 @@ def test_a_command_gives_up_after_the_lock_timeout_and_changes_nothing(medflow, 
 
 
 def test_the_api_answers_503_busy_with_retry_after(medflow, database_url):
-    from argon2 import PasswordHasher
-
-    from engine.accounts import Accounts
-    from webui.app import create_app
-    from webui.demo import seed_accounts
-
-    accounts = Accounts(medflow.db, medflow.settings, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-    seed_accounts(accounts)
-    client = create_app(medflow, accounts, TESTING=True).test_client()
-    supervisor = {"Authorization": f"Bearer {accounts.issue_token('supervisor', 'test')}"}
-    started = medflow.runtime.start("review_loop", {"applicant_name": "Петров"})
-    (task,) = medflow.queries.instance(started["id"])["open_tasks"]
+    client, supervisor, started, task = api_and_a_task(medflow)
     before = table_counts(medflow)
     with WriteLock(database_url):
         response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=supervisor,

@@ -8,42 +8,26 @@ growing table, or a sort of all the rows that match, fails the test with the pla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from engine.bootstrap import MedFlow
+from tests.medflow_harness import recorded_statements
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 GROWING = ("user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications")
 
 
-@contextmanager
-def _statements(medflow: MedFlow) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
-
-    engines = {medflow.db.read_engine, medflow.db.write_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", listener)
-
-
 def plans(medflow: MedFlow, call: Callable[[], Any]) -> list[list[tuple[int, str]]]:
     """The plan of each SELECT ``call`` sends: (parent, detail) rows of SQLite's EXPLAIN QUERY PLAN."""
-    with _statements(medflow) as seen:
+    parameters: list[Any] = []
+    with recorded_statements(medflow.db, parameters) as statements:
         call()
+    seen = [(sql, params) for sql, params in zip(statements, parameters, strict=True)
+            if sql.lstrip().upper().startswith("SELECT")]
     assert seen, "the call sent no query"
     with medflow.db.read_engine.connect() as connection:
         raw = connection.connection.driver_connection

@@ -68,6 +68,11 @@ def make_web(tmp_path: Path, settings: dict[str, Any] | None = None, **config: A
     """``settings`` override config.yaml's; ``config`` is Flask's."""
     medflow = make_medflow(tmp_path, DEFAULT_START, **(settings or {}))
     deploy_processes(medflow)
+    return web_for(medflow, **config)
+
+
+def web_for(medflow: MedFlow, **config: Any) -> Web:
+    """The web application and the demo accounts on an engine a test has built its own way."""
     # Minimal argon2 cost: the tests check the rules, not the hash's strength.
     accounts = Accounts(medflow.db, medflow.settings, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     seed_accounts(accounts)
