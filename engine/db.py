@@ -194,10 +194,18 @@ def _sqlite_engine(url: str, checkpointer: Checkpointer | None, busy_seconds: fl
         if info.pop(_HAS_TURN, False):
             queue.release()
 
+    def _end_turn_of(conn: Connection) -> None:
+        # An invalidated connection gave its turn back in the pool's invalidate event; asking it
+        # for its info would raise, and hide the error that invalidated it.
+        if not conn.invalidated:
+            _end_turn(conn.info)
+
     # Just before COMMIT or ROLLBACK: the next writer's BEGIN meets the lock for at most SQLite's
-    # first 1 ms retry. A connection returned to the pool inside a transaction gives its turn too.
-    event.listen(engine, "commit", lambda conn: _end_turn(conn.info))
-    event.listen(engine, "rollback", lambda conn: _end_turn(conn.info))
+    # first 1 ms retry. A connection invalidated or returned to the pool inside a transaction
+    # gives its turn too.
+    event.listen(engine, "commit", _end_turn_of)
+    event.listen(engine, "rollback", _end_turn_of)
+    event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: _end_turn(record.info))
     event.listen(engine.pool, "checkin", lambda _dbapi, record: _end_turn(record.info))
     return engine
 

@@ -68,3 +68,38 @@ def test_commands_get_in_during_a_timer_burst(database_url, sim_clock):
         assert {medflow.queries.instance(i)["status"] for i in started} == {"running"}
     finally:
         medflow.db.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_connection_invalidated_in_a_transaction_gives_its_turn_back_once(database_url):
+    """The error that invalidated it is the one raised (asking the dead connection for its turn
+    raised PendingRollbackError over it), and the writers after it go in turn: none is skipped."""
+    from sqlalchemy import text
+
+    from engine.db import connect
+
+    db = connect(database_url, lock_timeout=2)
+    try:
+        with pytest.raises(RuntimeError, match="сбой"), db.write() as session:
+            session.execute(text("SELECT 1"))
+            session.connection().invalidate()
+            raise RuntimeError("сбой посреди шага")
+        outcomes: list[str] = []
+
+        def write() -> None:
+            try:
+                with db.write() as session:
+                    session.execute(text("SELECT 1"))
+                    time.sleep(0.05)
+                outcomes.append("ok")
+            except OperationalError as exc:
+                outcomes.append(str(exc.orig))
+
+        writers = [threading.Thread(target=write) for _ in range(3)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        assert outcomes == ["ok", "ok", "ok"]
+    finally:
+        db.dispose()
