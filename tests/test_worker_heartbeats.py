@@ -90,23 +90,30 @@ def test_medflow_workers_lists_them(tmp_path):
     assert human.stdout.startswith("жив  ") and "сработало 0" in human.stdout
 
 
-def test_a_tick_that_hangs_writes_where_it_hangs(medflow, sim_clock, tmp_path):
-    from tests import bpmn_samples as b
+def _warm(medflow, sim_clock) -> None:  # type: ignore[no-untyped-def]
+    """Fire one quick instance first, unwatched: a cold first step (the diagram parsed, the
+    handler imported) on a loaded machine must not be what the watch catches."""
+    medflow.runtime.start("slow_registry", {"delay": 0})
+    sim_clock.advance(timedelta(hours=2))
+    warm = Worker(medflow, "w-warm")
+    warm.stuck_seconds = 0
+    assert warm.tick().fired == 1
 
-    xml = b.bpmn(b.process("slow_registry", b.timer_event("wait", '"PT1H"'),
-                           b.service_task("ask", "test_slow", {"seconds": "1.0"})))
-    medflow.definitions.deploy({"slow_registry.bpmn": xml.encode()})
-    medflow.runtime.start("slow_registry", {})
+
+def test_a_tick_that_hangs_writes_where_it_hangs(medflow, sim_clock, tmp_path):
+    _slow_registry(medflow, "delay")
+    _warm(medflow, sim_clock)
+    medflow.runtime.start("slow_registry", {"delay": 1.5})
     worker = Worker(medflow, "w-stuck")
-    worker.stuck_seconds = 0.3
+    worker.stuck_seconds = 0.5
     with open(tmp_path / "stuck.txt", "w+") as report:
         worker.stuck_report = report
         assert worker.tick().fired == 0  # nothing due: a quick tick reports nothing
         sim_clock.advance(timedelta(hours=2))
-        assert worker.tick().fired == 1  # the slow registry answered after a second
+        assert worker.tick().fired == 1  # the slow registry answered after 1.5 s
         report.seek(0)
         written = report.read()
-    assert written.count("Timeout (0:00:00.300000)!") == 1
+    assert written.count("Timeout (0:00:00.500000)!") == 1
     assert "in test_slow" in written and "engine_test_handlers.py" in written
 
 
@@ -119,36 +126,38 @@ def _slow_registry(medflow, seconds: str) -> None:  # type: ignore[no-untyped-de
 
 
 def test_a_long_tick_that_keeps_firing_is_not_stuck(medflow, sim_clock, tmp_path):
-    """The watch is reset by progress: three batches of 0.2 s make a 0.6 s tick, none stuck."""
-    _slow_registry(medflow, "0.2")
-    for _ in range(3):
-        medflow.runtime.start("slow_registry", {})
+    """The watch is reset by progress: four batches of 0.25 s make a tick of over a second, longer
+    than the 0.7 s limit, and none of them is stuck."""
+    _slow_registry(medflow, "delay")
+    _warm(medflow, sim_clock)
+    for _ in range(4):
+        medflow.runtime.start("slow_registry", {"delay": 0.25})
     sim_clock.advance(timedelta(hours=2))
     worker = Worker(medflow, "w-busy")
-    worker.stuck_seconds, worker.fire_batch = 0.35, 1
+    worker.stuck_seconds, worker.fire_batch = 0.7, 1
     with open(tmp_path / "stuck.txt", "w+") as report:
         worker.stuck_report = report
-        assert worker.tick().fired == 3
+        assert worker.tick().fired == 4
         report.seek(0)
         assert report.read() == ""
 
 
 def test_a_standalone_worker_stuck_in_a_handler_exits_and_its_job_fires_later(medflow, database_url, sim_clock,
                                                                              monkeypatch):
-    """`medflow worker` hung in a registry call for a minute: after stuck_seconds it writes where, and
+    """`medflow worker` hung in a registry call for a minute: after stuck_seconds (2) it writes where, and
     exits for its supervisor to restart; nothing of the step is kept, and the lease brings the job back."""
     from tests.conftest import TESTS
 
     _slow_registry(medflow, "60")
     started = medflow.runtime.start("slow_registry", {})  # due at START + 1 h: long past in real time
     env = {**os.environ, "MEDFLOW_DATABASE_URL": database_url, "MEDFLOW_CLOCK": "real",
-           "MEDFLOW_WORKER_STUCK_SECONDS": "1", "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"),
+           "MEDFLOW_WORKER_STUCK_SECONDS": "2", "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"),
            "MEDFLOW_HANDLERS_MODULES": "[handlers, tests.engine_test_handlers]"}
     began = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "engine.cli", "worker"], capture_output=True, text=True,
                           env=env, timeout=45)  # the handler sleeps 60 s: only the exit ends it sooner
     assert done.returncode == 1 and time.monotonic() - began < 40, done.stderr
-    assert "Timeout (0:00:01)!" in done.stderr and "in test_slow" in done.stderr
+    assert "Timeout (0:00:02)!" in done.stderr and "in test_slow" in done.stderr
     with medflow.db.read() as session:
         (job,) = session.scalars(select(Job).where(Job.instance_id == started["id"])).all()
         fired = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == started["id"],
