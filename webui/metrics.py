@@ -33,7 +33,7 @@ from sqlalchemy import case, func, select
 
 from engine.bootstrap import MedFlow
 from engine.heartbeats import heartbeat_seconds, worker_states
-from engine.models import Incident, Instance, Job
+from engine.models import Instance, Job
 from engine.sla_queries import open_tasks_by_sla
 from webui.display import medflow, near_cutoff
 
@@ -94,12 +94,11 @@ class DatabaseCollector(Collector):
         mf = self.mf
         now = mf.clock.now()
         tasks = open_tasks_by_sla(mf.db, now, near_cutoff(mf, now))
+        incidents = mf.queries.open_incident_count()
         with mf.db.read() as session:
             conn = session.connection()
             instances = conn.execute(select(Instance.process_key, Instance.status, func.count())
                                      .group_by(Instance.process_key, Instance.status)).all()
-            incidents = conn.execute(select(func.count()).select_from(Incident)
-                                     .where(Incident.status == "open")).scalar_one()
             waiting, due, oldest = conn.execute(
                 select(func.count(), func.count(case((Job.due_at <= now, 1))), func.min(Job.due_at))
                 .where(Job.status == "waiting")).one()
