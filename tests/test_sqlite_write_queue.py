@@ -50,18 +50,28 @@ def test_a_writer_that_gives_up_passes_its_turn_on():
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_commands_get_in_during_a_timer_burst(database_url, sim_clock):
-    medflow = make_medflow(database_url, sim_clock, **{"database.lock_timeout_seconds": 0.5})
+    """A burst of 20 timers fired one per transaction, each holding the write lock 0.1 s (a slow
+    registry inside the step): commands beside it wait for one transaction, far below their 1 s
+    lock timeout; polling, they missed every gap and gave up."""
+    from tests import bpmn_samples as b
+
+    medflow = make_medflow(database_url, sim_clock, **{"database.lock_timeout_seconds": 1.0})
     try:
         medflow.definitions.deploy(collect_files([DIAGRAMS]))
-        waiting = [medflow.runtime.start("wait_working_days", {"days": 1})["id"] for _ in range(1500)]
-        sim_clock.advance(timedelta(days=5))
+        xml = b.bpmn(b.process("slow_registry", b.timer_event("wait", '"PT1H"'),
+                               b.service_task("ask", "test_slow", {"seconds": "0.1"})))
+        medflow.definitions.deploy({"slow_registry.bpmn": xml.encode()})
+        waiting = [medflow.runtime.start("slow_registry", {})["id"] for _ in range(20)]
+        sim_clock.advance(timedelta(hours=2))
+        worker = Worker(medflow, "w-burst")
+        worker.fire_batch = 1
         fired: list[int] = []
-        burst = threading.Thread(target=lambda: fired.append(Worker(medflow, "w-burst").tick().fired))
+        burst = threading.Thread(target=lambda: fired.append(worker.tick().fired))
         burst.start()
         started = []
-        while burst.is_alive():  # each would give up as busy after 0.5 s of waiting
+        while burst.is_alive():  # each would give up as busy after 1 s of waiting
             started.append(medflow.runtime.start("review_loop", {"applicant_name": "Петров"})["id"])
-            time.sleep(0.02)
+            time.sleep(0.05)
         burst.join()
         assert fired == [len(waiting)]
         assert len(started) >= 3  # they ran during the burst, not after it
