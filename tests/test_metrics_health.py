@@ -107,3 +107,29 @@ def test_metrics_token_when_configured(web):
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_finished_applications_are_counted_every_few_minutes_work_in_progress_at_each_scrape(web):
+    """The count of finished applications reads every one ever finished; it is refreshed at most
+    every web.metrics_finished_seconds. Work in progress is counted at each scrape."""
+    from webui.metrics import FinishedTotals
+
+    seconds = [0.0]
+    web.app.extensions["medflow_finished_totals"] = FinishedTotals(300, timer=lambda: seconds[0])
+    client = web.client()
+    runtime = web.medflow.runtime
+    first, second = (runtime.start("medbook_issuance", {}, actor="petrov")["id"] for _ in range(2))
+    runtime.cancel(first, "petrov")
+    cancelled = ("medflow_instances", (("process_key", "medbook_issuance"), ("status", "cancelled")))
+    running = ("medflow_instances", (("process_key", "medbook_issuance"), ("status", "running")))
+    scrape = _samples(client.get("/metrics").get_data(as_text=True))
+    assert scrape[cancelled] == 1 and scrape[running] == 1
+
+    runtime.cancel(second, "petrov")
+    seconds[0] = 299.0
+    scrape = _samples(client.get("/metrics").get_data(as_text=True))
+    assert scrape[cancelled] == 1, "counted again before the interval"
+    assert running not in scrape, "work in progress is live"
+
+    seconds[0] = 300.0
+    assert _samples(client.get("/metrics").get_data(as_text=True))[cancelled] == 2

@@ -89,3 +89,14 @@ def test_the_renewal_scan(medflow):
     from handlers.renewal_scheduler import start_renewal_watchers
 
     assert_indexed(medflow, lambda: start_renewal_watchers(medflow))
+
+
+def test_a_metrics_scrape_reads_open_work_only(medflow):
+    """Prometheus scrapes every 15 s, and the finished applications only grow: those are counted
+    apart, every few minutes (webui.metrics.FinishedTotals), not in the scrape's queries."""
+    from webui.metrics import DatabaseCollector, FinishedTotals
+
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    finished = FinishedTotals(300)
+    finished.rows(medflow.db)
+    assert_indexed(medflow, lambda: list(DatabaseCollector(medflow, finished).collect()))

@@ -3,10 +3,12 @@
 Two kinds of figures:
 
 * **From the database at scrape time** (the same for every process, whichever served the
-  scrape): instances by procedure and status, open tasks by group and SLA state, open incidents,
-  timers waiting and overdue, and the lateness of the timers fired in the last few minutes by
-  *any* worker, and how long ago each timer worker last finished a tick (``worker_heartbeats``).
-  Each is one indexed query.
+  scrape): applications in progress by procedure and status, open tasks by group and SLA state,
+  open incidents, timers waiting and overdue, and the lateness of the timers fired in the last few
+  minutes by *any* worker, and how long ago each timer worker last finished a tick
+  (``worker_heartbeats``). Each is one indexed query over open work only, so a scrape does not
+  grow with the years of finished applications. Those are counted too, but at most every
+  ``web.metrics_finished_seconds`` per process (:class:`FinishedTotals`).
 * **Of this process**: engine commands (start, complete, message, timer…) counted and timed as
   they happen. :func:`instrument` wraps the runtime's commands until the engine offers a hook
   (see docs/production.md). Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR``
@@ -20,18 +22,20 @@ from __future__ import annotations
 import functools
 import hmac
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
 from engine.bootstrap import MedFlow
+from engine.db import Database
 from engine.heartbeats import heartbeat_seconds, worker_states
 from engine.models import Instance, Job
 from engine.sla_queries import open_tasks_by_sla
@@ -51,6 +55,11 @@ COMMANDS = ("start", "complete", "claim", "unclaim", "assign", "send_message", "
             "retry_incident")
 LATENESS_WINDOW = timedelta(minutes=5)
 LATENESS_HORIZON = timedelta(days=1)
+OPEN_STATUSES = ("running", "incident")
+_OPEN_INSTANCES = (select(Instance.process_key, Instance.status, func.count())
+                   .where(Instance.status.in_(OPEN_STATUSES)).group_by(Instance.process_key, Instance.status))
+_FINISHED_INSTANCES = (select(Instance.process_key, Instance.status, func.count())
+                       .where(Instance.status.not_in(OPEN_STATUSES)).group_by(Instance.process_key, Instance.status))
 
 
 def instrument(medflow_: MedFlow) -> None:
@@ -84,21 +93,53 @@ def _timed(name: str, command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+class FinishedTotals:
+    """Finished applications (completed, cancelled) by procedure, counted at most every
+    ``refresh_seconds`` in a process. The count reads every application ever finished: 37 ms of a
+    104 ms scrape at 100,000 applications on PostgreSQL, and it only grows, while a total that is a
+    few minutes old serves a dashboard just as well (the figures of work in progress stay live)."""
+
+    def __init__(self, refresh_seconds: float, timer: Callable[[], float] = time.monotonic) -> None:
+        self.refresh_seconds = refresh_seconds
+        self._timer = timer
+        self._lock = threading.Lock()
+        self._rows: list[tuple[str, str, int]] | None = None
+        self._counted_at = 0.0
+
+    def rows(self, db: Database) -> list[tuple[str, str, int]]:
+        with self._lock:  # concurrent scrapes of one process count once
+            if self._rows is None or self._timer() - self._counted_at >= self.refresh_seconds:
+                with db.read_one() as connection:
+                    self._rows = [(k, s, int(n)) for k, s, n in connection.execute(_FINISHED_INSTANCES)]
+                self._counted_at = self._timer()
+            return self._rows
+
+
+def finished_totals(mf: MedFlow) -> FinishedTotals:
+    """This application's :class:`FinishedTotals` (one per Flask app, i.e. per engine)."""
+    totals = current_app.extensions.get("medflow_finished_totals")
+    if totals is None:
+        refresh = float(mf.settings.get("web.metrics_finished_seconds", 300) or 0)
+        totals = current_app.extensions.setdefault("medflow_finished_totals", FinishedTotals(refresh))
+    return totals
+
+
 class DatabaseCollector(Collector):
     """Gauges computed by a few aggregate queries each time Prometheus scrapes."""
 
-    def __init__(self, mf: MedFlow) -> None:
+    def __init__(self, mf: MedFlow, finished: FinishedTotals) -> None:
         self.mf = mf
+        self.finished = finished
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         mf = self.mf
         now = mf.clock.now()
         tasks = open_tasks_by_sla(mf.db, now, near_cutoff(mf, now))
         incidents = mf.queries.open_incident_count()
+        instances = self.finished.rows(mf.db)
         with mf.db.read() as session:
             conn = session.connection()
-            instances = conn.execute(select(Instance.process_key, Instance.status, func.count())
-                                     .group_by(Instance.process_key, Instance.status)).all()
+            instances = [*conn.execute(_OPEN_INSTANCES).all(), *instances]
             waiting, due, oldest = conn.execute(
                 select(func.count(), func.count(case((Job.due_at <= now, 1))), func.min(Job.due_at))
                 .where(Job.status == "waiting")).one()
@@ -109,7 +150,8 @@ class DatabaseCollector(Collector):
                 select(Job.lateness_ms).where(Job.status == "done", Job.due_at >= now - LATENESS_HORIZON,
                                               Job.fired_at >= now - LATENESS_WINDOW,
                                               Job.lateness_ms.is_not(None))))
-        g = GaugeMetricFamily("medflow_instances", "Applications by procedure and status",
+        g = GaugeMetricFamily("medflow_instances", "Applications by procedure and status (running and incident "
+                              "live; completed and cancelled counted every web.metrics_finished_seconds)",
                               labels=["process_key", "status"])
         for process_key, status, count in instances:
             g.add_metric([process_key, status], count)
@@ -173,7 +215,7 @@ def scrape():  # type: ignore[no-untyped-def]
         if not hmac.compare_digest(sent.encode(), token.encode()):
             abort(403)
     database = CollectorRegistry(auto_describe=False)
-    database.register(DatabaseCollector(medflow()))
+    database.register(DatabaseCollector(medflow(), finished_totals(medflow())))
     body = generate_latest(database) + generate_latest(_process_registry())
     return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
                     headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
