@@ -4,6 +4,7 @@ deserializing workflows except for one instance's data."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,11 +143,38 @@ class Queries:
             merged.update(task.data)
         return merged, active
 
-    def history(self, ref: int | str) -> list[dict[str, Any]]:
+    def history(self, ref: int | str, limit: int | None = None, after_id: int | None = None,
+                last: int | None = None, before_id: int | None = None,
+                actions: Sequence[str] | None = None, skip: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """An application's audit log, oldest first; all of it by default. A long-lived one (a
+        review loop, years of renewals) has thousands of events, so pages ask for part of it:
+        ``limit`` events after ``after_id`` (paging from the start), or the ``last`` ones before
+        ``before_id`` (pages that show the latest); ``actions``: only these, ``skip``: not these."""
+        query = select(AuditEvent)
+        if actions is not None:
+            query = query.where(AuditEvent.action.in_(list(actions)))
+        if skip:
+            query = query.where(AuditEvent.action.not_in(list(skip)))
+        if after_id is not None:
+            query = query.where(AuditEvent.id > after_id)
+        if before_id is not None:
+            query = query.where(AuditEvent.id < before_id)
+        if last is not None:
+            query = query.order_by(AuditEvent.id.desc()).limit(last)
+        else:
+            query = query.order_by(AuditEvent.id).limit(limit)
         with self.db.read() as session:
             row = self._row(session, ref)
-            events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == row.id).order_by(AuditEvent.id))
-            return [audit_dict(e) for e in events]
+            events = [audit_dict(e) for e in session.scalars(query.where(AuditEvent.instance_id == row.id))]
+        return events[::-1] if last is not None else events
+
+    def visited_elements(self, ref: int | str, actions: Sequence[str]) -> set[str]:
+        """The diagram elements an application has passed, by the audit actions that mark them."""
+        with self.db.read() as session:
+            row = self._row(session, ref)
+            return set(session.scalars(select(AuditEvent.element_id).distinct().where(
+                AuditEvent.instance_id == row.id, AuditEvent.action.in_(list(actions)),
+                AuditEvent.element_id.is_not(None))))
 
     def tasks(self, groups: list[str] | None = None, assignee: str | None = None, overdue: bool = False,
               process_key: str | None = None, business_key: str | None = None, status: str = "open",

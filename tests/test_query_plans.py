@@ -100,3 +100,20 @@ def test_a_metrics_scrape_reads_open_work_only(medflow):
     finished = FinishedTotals(300)
     finished.rows(medflow.db)
     assert_indexed(medflow, lambda: list(DatabaseCollector(medflow, finished).collect()))
+
+
+def test_the_latest_events_of_an_application(medflow):
+    """A task page shows an application's last 15 events: read newest first off the index and
+    stopped there, not the whole log sorted (a review loop makes thousands)."""
+    key = medflow.runtime.start("review_loop", {"applicant_name": "Петров"})["business_key"]
+    for i in range(8):
+        (task,) = medflow.queries.tasks(business_key=key)
+        medflow.runtime.complete(task["id"], {"decision": "fix"}, user="op")
+        medflow.runtime.send_message("resubmit", key, {"round": i}, actor="petrov")
+    latest = medflow.queries.history(key, last=15, skip=("element_completed",))
+    assert latest == [e for e in medflow.queries.history(key) if e["action"] != "element_completed"][-15:]
+    for call in (lambda: medflow.queries.history(key, last=15, skip=("element_completed",)),
+                 lambda: medflow.queries.history(key, limit=50, after_id=latest[0]["id"]),
+                 lambda: medflow.queries.visited_elements(key, ("element_completed", "task_completed"))):
+        assert_indexed(medflow, call)
+        assert not [s for plan in plans(medflow, call) for _, s in plan if "TEMP B-TREE" in s and "DISTINCT" not in s]

@@ -78,6 +78,33 @@ def test_applicant_and_operator_walk_an_application(web) -> None:
     history = client.get(f"/api/v1/instances/{key}/history", headers=web.token("supervisor")).json
     assert ("task_completed", "operator1") in [(e["action"], e["actor"]) for e in history]
     assert client.get(f"/api/v1/instances/{key}/history", headers=ivanova).status_code == 403
+    # The issued medbook was stored by the system under the application: its applicant reads it.
+    issued = web.medflow.queries.instance(key)["data"]["medbook_issued"]["document_id"]
+    assert client.get(f"/api/v1/documents/{issued}/content", headers=ivanova).data.startswith(b"%PDF")
+    assert client.get(f"/api/v1/documents/{issued}", headers=other).status_code == 404
+
+
+def test_history_is_paged_oldest_first(web) -> None:
+    """A long-lived application's audit log comes a page at a time, by the last event's id."""
+    client, supervisor = web.client(), web.token("supervisor")
+    key = client.post("/api/v1/instances", headers=web.token("ivanova"),
+                      json={"process_key": "medbook_issuance"}).json["business_key"]
+    assert client.post(f"/api/v1/instances/{key}/cancel", headers=supervisor).status_code == 200
+    whole = web.medflow.queries.history(key)
+    assert len(whole) >= 5
+    pages, after = [], ""
+    while True:
+        page = client.get(f"/api/v1/instances/{key}/history?limit=2{after}", headers=supervisor)
+        assert page.status_code == 200 and len(page.json) <= 2
+        pages += page.json
+        if len(page.json) < 2:
+            break
+        after = f"&after_id={page.json[-1]['id']}"
+    assert pages == whole
+    assert [e["id"] for e in client.get(f"/api/v1/instances/{key}/history", headers=supervisor).json] == \
+        [e["id"] for e in whole]
+    wrong = client.get(f"/api/v1/instances/{key}/history?limit=0", headers=supervisor)
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "limit"
 
 
 def test_messages_documents_and_roles(web) -> None:

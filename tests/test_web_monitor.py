@@ -50,6 +50,27 @@ def test_diagram_json_marks_active_and_completed_elements(web) -> None:
     assert {"submit_application", "register", "collect"} <= set(diagram["done"])
 
 
+def test_the_audit_log_shows_the_latest_events_a_page_at_a_time(web, monkeypatch) -> None:
+    """A review loop or years of renewals make thousands of events: the page shows the latest
+    and links to the earlier ones, never every event at once."""
+    import webui.monitor
+
+    monkeypatch.setattr(webui.monitor, "HISTORY_PAGE", 4)
+    key = submitted(web)
+    whole = web.medflow.queries.history(key)
+    assert len(whole) > 8
+    client = web.login("supervisor")
+    shown, url = [], f"/monitor/instances/{key}"
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        rows = re.findall(r"<tr><td>", page.split('id="audit"')[1].split("</table>")[0])
+        assert 0 < len(rows) <= 4
+        shown.append(len(rows))
+        older = re.search(r'id="audit-older" href="([^"]+)"', page)
+        url = older.group(1).replace("&amp;", "&") if older else None
+    assert sum(shown) == len(whole) and shown[0] == 4
+
+
 def test_cancel_needs_a_reason(web) -> None:
     key = submitted(web)
     client = web.login("supervisor")

@@ -174,7 +174,10 @@ def history(ref: str):  # type: ignore[no-untyped-def]
     instance_for(ref, who, with_data=False)
     if who.role == "applicant":
         raise NotAllowed("Журнал событий доступен сотрудникам")
-    return jsonify(medflow().queries.history(ref))
+    # Paged from the start (oldest first) by the last event's id; a loop instance has thousands.
+    limit = _int_arg("limit", 500, 1, 1000)
+    after = _int_arg("after_id", 0, 0, 2**62) or None
+    return jsonify(medflow().queries.history(ref, limit=limit, after_id=after))
 
 
 @api.post("/instances/<ref>/cancel")
@@ -233,10 +236,7 @@ def _readable_document(document_id: str) -> dict[str, Any]:
     meta = documents.describe(document_id)
     if meta is None:
         raise NotFound("Документ не найден", document_id=document_id)
-    keys = set()
-    if who.role == "applicant":
-        keys = {i["business_key"] for i in medflow().queries.instances(started_by=who.username, limit=1000)}
-    if not documents.may_read(who, meta, keys):
+    if not documents.may_read(who, meta):
         raise NotFound("Документ не найден", document_id=document_id)
     return meta
 

@@ -53,16 +53,16 @@ def applicant_names(keys: list[str]) -> dict[str, str]:
         return {key: name for key, name in connection.execute(query) if name}
 
 
-def own_keys(who: AccountInfo) -> set[str]:
-    return {i["business_key"] for i in medflow().queries.instances(started_by=who.username, limit=1000)}
-
-
 def applicant_task(instance: dict[str, Any]) -> dict[str, Any] | None:
     """The open task the applicant does themselves (the draft's form, a renewal's form)."""
     for task in instance.get("open_tasks") or []:
         if task.get("candidate_group") == APPLICANT_GROUP:
             return task
     return None
+
+
+# The audit actions an applicant's timeline is made of (the log also holds every engine step).
+TIMELINE_ACTIONS = ("status_changed", "task_completed", "message_received", "instance_cancelled")
 
 
 def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

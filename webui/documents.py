@@ -21,6 +21,7 @@ from engine.accounts import AccountInfo
 from handlers.documents import DocumentLimits, store_for
 from handlers.service_models import StoredDocument
 from handlers.services import SERVICES_KEY
+from webui.display import medflow
 
 _MIMES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 
@@ -76,10 +77,15 @@ def _meta(row: StoredDocument) -> dict[str, Any]:
             "business_key": row.business_key, "uploaded_at": row.uploaded_at}
 
 
-def may_read(who: AccountInfo, meta: dict[str, Any], own_keys: set[str]) -> bool:
+def may_read(who: AccountInfo, meta: dict[str, Any]) -> bool:
+    """Staff read any document; an applicant the ones they uploaded and those of their own
+    applications (an issued certificate: uploaded by the system), asked of that one application."""
     if who.can("operator", "supervisor"):
         return True
-    return meta["uploaded_by"] == who.username or (meta["business_key"] in own_keys and who.role == "applicant")
+    if meta["uploaded_by"] == who.username:
+        return True
+    key = meta["business_key"]
+    return who.role == "applicant" and bool(key) and medflow().queries.started_by([key]).get(key) == who.username
 
 
 def send(meta: dict[str, Any], inline: bool) -> Response:

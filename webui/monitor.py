@@ -52,25 +52,32 @@ def index():  # type: ignore[no-untyped-def]
                            next_before=rows[-1]["id"] if more and rows else None)
 
 
-def highlights(instance: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Element ids to mark: where the instance is now and what it has completed."""
+DONE_ACTIONS = ("element_completed", "task_completed", "message_received", "timer_fired")
+HISTORY_PAGE = 200
+
+
+def highlights(instance: dict[str, Any], done: set[str]) -> dict[str, list[str]]:
+    """Element ids to mark: where the instance is now and what it has completed (``done``:
+    :meth:`Queries.visited_elements` for :data:`DONE_ACTIONS`)."""
     active = [t["element_id"] for t in instance.get("open_tasks") or []]
     active += [j["element_id"] for j in instance.get("jobs") or []]
     active += [i["element_id"] for i in instance.get("incidents") or [] if i.get("status") == "open"]
     active += list(instance.get("active_elements") or [])  # when the engine provides it
-    done = [e["element_id"] for e in history
-            if e["action"] in ("element_completed", "task_completed", "message_received", "timer_fired")
-            and e.get("element_id")]
     problems = [i["element_id"] for i in instance.get("incidents") or [] if i.get("status") == "open"]
-    return {"active": sorted(set(active)), "done": sorted(set(done) - set(active)), "problems": sorted(set(problems))}
+    return {"active": sorted(set(active)), "done": sorted(done - set(active)), "problems": sorted(set(problems))}
 
 
 @monitor.get("/instances/<ref>")
 @roles_required("supervisor")
 def instance(ref: str):  # type: ignore[no-untyped-def]
     found = _instance(ref)
-    history = medflow().queries.history(found["id"])
-    return render_template("monitor/instance.html", instance=found, history=history,
+    before = request.args.get("before", "")
+    # The latest events, a page at a time: a review loop or years of renewals make thousands.
+    history = medflow().queries.history(found["id"], last=HISTORY_PAGE + 1,
+                                        before_id=int(before) if before.isdigit() and len(before) < 18 else None)
+    older = history[0]["id"] if len(history) > HISTORY_PAGE else None
+    history = history[1:] if older else history
+    return render_template("monitor/instance.html", instance=found, history=history, older_before=older and history[0]["id"],
                            data_json=json.dumps(mask_personal(found.get("data") or {}), ensure_ascii=False, indent=2,
                                                 default=str))
 
@@ -80,7 +87,7 @@ def instance(ref: str):  # type: ignore[no-untyped-def]
 def diagram(ref: str):  # type: ignore[no-untyped-def]
     found = _instance(ref)
     definition = definition_files.by_id(found["definition_id"])
-    marks = highlights(found, medflow().queries.history(found["id"]))
+    marks = highlights(found, medflow().queries.visited_elements(found["id"], DONE_ACTIONS))
     files = [{"name": n, "xml": x} for n, x in definition["files"].items() if n.endswith(".bpmn")]
     files.sort(key=lambda f: f["name"] != definition["main_file"])
     return jsonify({"process_key": found["process_key"], "version": definition["version"], "files": files, **marks})

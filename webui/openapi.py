@@ -130,9 +130,10 @@ def _paths() -> dict[str, Any]:
                             "process_key": {"type": S, "minLength": 1}, "data": _OBJ}}))},
         "/instances/{ref}": {"get": _op("Заявление по id или номеру", {
             "200": _json(_ref("Instance")), **_errors(403, 404)}, parameters=[_path("ref")])},
-        "/instances/{ref}/history": {"get": _op("Журнал событий", {
-            "200": _json({"type": "array", "items": _ref("AuditEvent")}), **_errors(403, 404)},
-            parameters=[_path("ref")])},
+        "/instances/{ref}/history": {"get": _op("Журнал событий, старые первыми", {
+            "200": _json({"type": "array", "items": _ref("AuditEvent")}), **_errors(403, 404, 422)},
+            parameters=[_path("ref"), _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                        _query("after_id", {"type": "integer", "minimum": 1}, "курсор: id последнего")])},
         "/instances/{ref}/cancel": {"post": _op("Отменить заявление", {
             "200": _json(_ref("InstanceSummary")), **_errors(403, 404, 409)}, parameters=[_path("ref")],
             requestBody=_body({"type": "object", "properties": {"reason": {"type": S, "maxLength": 500}}}, False))},

@@ -121,7 +121,7 @@ def application(key: str):  # type: ignore[no-untyped-def]
     fields, _ = task_forms.fields_for(schema, (submitted or {}).get("ui_schema"), values)
     return render_template(
         "portal/application.html", instance=instance, service=BY_KEY.get(instance["process_key"]),
-        timeline=apps.timeline(medflow().queries.history(key)), deadline=apps.deadline(instance),
+        timeline=apps.timeline(medflow().queries.history(key, actions=apps.TIMELINE_ACTIONS)), deadline=apps.deadline(instance),
         refusal=apps.refusal(instance), results=apps.results(instance), actions=apps.portal_actions(instance),
         draft=apps.applicant_task(instance), fields=fields,
     )
@@ -208,8 +208,7 @@ def document(document_id: str):  # type: ignore[no-untyped-def]
     meta = documents.describe(document_id)
     if meta is None:
         abort(404)
-    keys = apps.own_keys(who) if who.role == "applicant" else set()
-    if not documents.may_read(who, meta, keys):
+    if not documents.may_read(who, meta):
         abort(404)
     return documents.send(meta, inline=request.args.get("download") != "1")
 

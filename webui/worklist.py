@@ -182,8 +182,7 @@ def task(task_id: str):  # type: ignore[no-untyped-def]
     app_fields, _ = task_forms.fields_for((submitted or {}).get("schema"), (submitted or {}).get("ui_schema"),
                                           apps.submitted_values(instance, (submitted or {}).get("schema")))
     members = current_app.extensions["accounts"].group_members(item.get("candidate_group") or "")
-    history = [e for e in medflow().queries.history(item["business_key"])
-               if e["action"] not in ("element_completed",)][-15:]
+    history = medflow().queries.history(item["business_key"], last=15, skip=("element_completed",))
     return render_template(
         "worklist/task.html", task=item, instance=instance, app_fields=app_fields, members=members,
         history=history, notice=(instance.get("data") or {}).get("refusal_notice"),
