@@ -174,10 +174,14 @@ class Accounts:
             row = session.get(Account, account_id)
             return _info(row) if row else None
 
-    def all(self, role: str | None = None) -> list[AccountInfo]:
-        query = select(Account).order_by(Account.role, Account.username)
-        if role:
-            query = query.where(Account.role == role)
+    def page(self, roles: Sequence[str] = (), limit: int = 200, after: str | None = None) -> list[AccountInfo]:
+        """Accounts by name, ``limit`` at a time after ``after`` (the previous page's last name):
+        a region's applicants are hundreds of thousands of rows."""
+        query = select(Account).order_by(Account.username).limit(limit)
+        if roles:
+            query = query.where(Account.role.in_(list(roles)))
+        if after is not None:
+            query = query.where(Account.username > after)
         with self.db.read() as session:
             return [_info(row) for row in session.scalars(query)]
 

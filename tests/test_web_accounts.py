@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -241,6 +242,17 @@ def test_cli_users_and_demo_seed(tmp_path, monkeypatch) -> None:
     assert added.exit_code == 0, added.output
     listed = runner.invoke(cli, ["users", "list", "--json"], obj=State())
     assert '"olga"' in listed.output and "frmr_operators" in listed.output
+    # A page at a time by name, and by role: a region's applicants are hundreds of thousands.
+    operators = json.loads(runner.invoke(cli, ["users", "list", "--role", "operator", "--json"], obj=State()).output)
+    assert {r["role"] for r in operators} == {"operator"} and "olga" in [r["username"] for r in operators]
+    first = runner.invoke(cli, ["users", "list", "--limit", "2"], obj=State()).output
+    names = [line.split()[0] for line in first.splitlines()[:2]]
+    assert names == sorted(names) and f"--after {names[1]}" in first
+    rest = json.loads(runner.invoke(cli, ["users", "list", "--after", names[1], "--json"], obj=State()).output)
+    everyone = json.loads(listed.output)
+    assert names + [r["username"] for r in rest] == sorted(r["username"] for r in everyone)
+    wrong = runner.invoke(cli, ["users", "list", "--role", "boss"], obj=State())
+    assert wrong.exit_code == 2 and "boss" in wrong.output
     token = runner.invoke(cli, ["users", "token", "olga"], obj=State())
     assert token.output.startswith("mf_")
 

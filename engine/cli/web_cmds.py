@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from engine.account_models import ROLES
 from engine.cli.common import State, emit, json_option, pass_state
 
 
@@ -86,7 +87,7 @@ def register(cli: click.Group) -> None:
 
     @users.command("add")
     @click.argument("username")
-    @click.option("--role", type=click.Choice(["applicant", "operator", "analyst", "supervisor", "admin"]),
+    @click.option("--role", type=click.Choice(ROLES),
                   default="applicant", show_default=True)
     @click.option("--name", "full_name", default=None, help="ФИО (по умолчанию — имя пользователя).")
     @click.option("--group", "groups", multiple=True, help="Группа задач оператора; можно несколько раз.")
@@ -101,13 +102,22 @@ def register(cli: click.Group) -> None:
         emit(info.to_dict(), as_json, f"Пользователь {info.username} ({info.role}) создан.")
 
     @users.command("list")
+    @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), help="Только с этой ролью; можно несколько раз.")
+    @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Сколько показать.")
+    @click.option("--after", default=None, help="Начать после этого имени (последнего из предыдущей выдачи).")
     @json_option
     @pass_state
-    def users_list(state: State, as_json: bool) -> None:
-        """Пользователи и их роли."""
-        rows = [a.to_dict() for a in _accounts(state).all()]
-        emit(rows, as_json, lambda rs: "\n".join(
-            f"{r['username']:<14} {r['role']:<11} {','.join(r['groups'])}" for r in rs) or "Пользователей нет.")
+    def users_list(state: State, roles: tuple[str, ...], limit: int, after: str | None, as_json: bool) -> None:
+        """Пользователи и их роли, по имени."""
+        rows = [a.to_dict() for a in _accounts(state).page(roles, limit, after)]
+
+        def human(rs: list[dict[str, Any]]) -> str:
+            lines = [f"{r['username']:<14} {r['role']:<11} {','.join(r['groups'])}" for r in rs]
+            if len(rs) == limit:
+                lines.append(f"… показаны {limit}; следующие: --after {rs[-1]['username']}")
+            return "\n".join(lines) or "Пользователей нет."
+
+        emit(rows, as_json, human)
 
     @users.command("token")
     @click.argument("username")
