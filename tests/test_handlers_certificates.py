@@ -54,6 +54,21 @@ def test_qr_code_in_the_pdf_reads_back_as_the_verification_url() -> None:
     assert url_in_pdf(render_pdf(content)) == url
 
 
+def test_pdf_text_is_the_certificate_in_russian() -> None:
+    """The embedded font carries Cyrillic and maps back to Unicode: a viewer's copy/search gets the
+    real words, not glyph codes."""
+    url = "https://medflow.example.ru/verify/%D0%A1%D0%90-2026-000042"
+    content = CertificateContent("Свидетельство об аккредитации специалиста", "СА-2026-000042",
+                                 "Щербакова Ёлка Юрьевна", [("Действует по", "22.04.2031"),
+                                                            ("Специальность", "Хирургия (Sono-2)")], url)
+    text = pdfium.PdfDocument(render_pdf(content))[0].get_textpage().get_text_range().replace("\r\n", "\n")
+    assert text.splitlines() == [
+        "Свидетельство об аккредитации специалиста", "№ СА-2026-000042", "Владелец: Щербакова Ёлка Юрьевна",
+        "Действует по: 22.04.2031", "Специальность: Хирургия (Sono-2)",
+        "Проверить подлинность: отсканируйте QR-код или откройте", url,
+    ]
+
+
 def test_issue_medbook(mf) -> None:
     holder = demo_applicant(0)
     with handler_call(mf) as ctx:
