@@ -79,12 +79,24 @@ def add_months(day: date, months: int) -> date:
 # ~70 ms a certificate — most of issuing one.
 QR_MASK = 0
 
+# The smallest QR version (size) that holds the data depends only on the mode and length of each
+# segment qrcode splits it into, and verification URLs differ only in the certificate number, so
+# the version is looked up here instead of searched for on every certificate (``make(fit=True)``
+# even runs that search twice). Keys are a few (mode, length) pairs: the dict stays tiny; threads
+# racing on a miss both store the same value.
+_QR_VERSIONS: dict[tuple[tuple[int, int], ...], int] = {}
+
 
 def qr_matrix(text: str) -> list[list[bool]]:
     """The QR modules of ``text``, row by row, without the quiet zone."""
     code = qrcode.QRCode(border=0, mask_pattern=QR_MASK)
     code.add_data(text)
-    code.make(fit=True)
+    segments = tuple((segment.mode, len(segment)) for segment in code.data_list)
+    version = _QR_VERSIONS.get(segments)
+    if version is None:
+        version = _QR_VERSIONS[segments] = code.best_fit()
+    code.version = version
+    code.make(fit=False)
     return code.get_matrix()
 
 
