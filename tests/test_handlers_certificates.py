@@ -3,10 +3,12 @@ and the payment step of the printed copy."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pypdfium2 as pdfium
 import pytest
+import qrcode
 import zxingcpp
 
 from engine.handler_registry import BpmnError
@@ -15,6 +17,7 @@ from handlers.certificates import (
     add_months,
     issue_certificate,
     mask_name,
+    qr_matrix,
     render_pdf,
     verify_certificate,
 )
@@ -52,6 +55,52 @@ def test_qr_code_in_the_pdf_reads_back_as_the_verification_url() -> None:
     content = CertificateContent("Электронная медицинская книжка", "ЭМК-2026-000001", "Иванова М. П.",
                                  [("Действительна до", "22.04.2027")], url)
     assert url_in_pdf(render_pdf(content)) == url
+
+
+def test_qr_matrix_is_the_one_qrcode_fits_itself() -> None:
+    """qr_matrix remembers the QR version per data shape instead of letting qrcode search for it;
+    across version boundaries, asked twice (the second time from memory), it is still the code
+    qrcode's own make(fit=True) gives."""
+    for length in range(1, 140, 3):
+        for number in ("ЭМК-2026-000001", "X" * length, "7" * length):
+            text = f"https://medflow.example.ru/verify/{number}"
+            reference = qrcode.QRCode(border=0, mask_pattern=0)
+            reference.add_data(text)
+            reference.make(fit=True)
+            assert qr_matrix(text) == qr_matrix(text) == reference.get_matrix(), text
+
+
+def test_certificates_rendered_in_parallel_threads_each_show_their_own_data() -> None:
+    """The web server renders from several threads at once: the shared font and QR version memory
+    must not let one certificate's text or code leak into another."""
+    names = ["Иванова Мария Петровна", "Ёлкин Фёдор", "Щербакова Зульфия Игоревна", "Хабибуллин Юрий"]
+    contents = [
+        CertificateContent("Электронная личная медицинская книжка", f"ЭМК-2026-{i:06d}", f"{names[i % 4]} {i}",
+                           [("Действует по", "22.04.2027")],
+                           f"https://medflow.example.ru/verify/{i}-{'7' * (i % 30)}")
+        for i in range(12)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(render_pdf, contents))
+    for content, pdf in zip(contents, pdfs, strict=True):
+        assert url_in_pdf(pdf) == content.verify_url  # pdfium is not thread-safe: read back here
+        text = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
+        assert f"Владелец: {content.holder_name}" in text and content.number in text
+
+
+def test_pdf_text_is_the_certificate_in_russian() -> None:
+    """The embedded font carries Cyrillic and maps back to Unicode: a viewer's copy/search gets the
+    real words, not glyph codes."""
+    url = "https://medflow.example.ru/verify/%D0%A1%D0%90-2026-000042"
+    content = CertificateContent("Свидетельство об аккредитации специалиста", "СА-2026-000042",
+                                 "Щербакова Ёлка Юрьевна", [("Действует по", "22.04.2031"),
+                                                            ("Специальность", "Хирургия (Sono-2)")], url)
+    text = pdfium.PdfDocument(render_pdf(content))[0].get_textpage().get_text_range().replace("\r\n", "\n")
+    assert text.splitlines() == [
+        "Свидетельство об аккредитации специалиста", "№ СА-2026-000042", "Владелец: Щербакова Ёлка Юрьевна",
+        "Действует по: 22.04.2031", "Специальность: Хирургия (Sono-2)",
+        "Проверить подлинность: отсканируйте QR-код или откройте", url,
+    ]
 
 
 def test_issue_medbook(mf) -> None:
