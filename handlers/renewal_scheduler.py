@@ -29,7 +29,11 @@ def start_renewal_watchers(medflow: Any, limit: int = BATCH, process_key: str = 
         pending = connection.scalars(
             select(IssuedCertificate.number)
             .where(IssuedCertificate.status == "valid", IssuedCertificate.renewal_watcher.is_(None))
-            .order_by(IssuedCertificate.valid_until, IssuedCertificate.number).limit(limit)).all()
+            # renewal_watcher is NULL in every row here; ordering by it too lets PostgreSQL read
+            # the index in order (it does not take IS NULL as fixing the column) instead of
+            # sorting every unwatched document.
+            .order_by(IssuedCertificate.renewal_watcher, IssuedCertificate.valid_until, IssuedCertificate.number)
+            .limit(limit)).all()
     started = []
     for number in pending:
         # A crash between these two transactions starts a second watcher next time; its reminder
