@@ -172,3 +172,13 @@ def test_the_latest_events_of_an_application(medflow):
         assert_indexed(medflow, call)
         if not medflow.db.is_postgres:
             assert not [s for plan in plans(medflow, call) for _, s in plan if "TEMP B-TREE" in s and "DISTINCT" not in s]
+
+
+def test_a_workers_claim_of_due_timers(medflow, sim_clock):
+    """Every worker asks about every quarter second: the due end of the (status, due_at) index."""
+    from datetime import timedelta
+
+    medflow.runtime.start("wait_working_days", {"days": 1})
+    medflow.runtime.start("wait_working_days", {"days": 30})
+    sim_clock.advance(timedelta(days=5))
+    assert_indexed(medflow, lambda: medflow.runtime.claim_due_jobs("plans", 100, 60))
