@@ -28,6 +28,12 @@ def _instance(ref: str) -> dict[str, Any]:
         abort(404)
 
 
+def _before_arg() -> int | None:
+    """The ``before`` cursor of a newest-first page (an id), ignored when it is not one."""
+    before = request.args.get("before", "")
+    return int(before) if before.isdigit() and len(before) < 18 else None
+
+
 @monitor.get("/")
 @roles_required("supervisor")
 def index():  # type: ignore[no-untyped-def]
@@ -39,10 +45,9 @@ def index():  # type: ignore[no-untyped-def]
             return redirect(url_for("monitor.instance", ref=found["business_key"]))
         except NotFound:
             flash(f"Заявление {number} не найдено.", "error")
-    before = args.get("before", "")
     rows = medflow().queries.instances(process_key=args.get("process") or None, status=args.get("status") or None,
                                        started_by=args.get("started_by") or None, limit=PAGE + 1,
-                                       before_id=int(before) if before.isdigit() and len(before) < 18 else None)
+                                       before_id=_before_arg())
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     processes = sorted({d["process_key"]: d["name"] for d in medflow().queries.definitions()}.items())
@@ -71,13 +76,11 @@ def highlights(instance: dict[str, Any], done: set[str]) -> dict[str, list[str]]
 @roles_required("supervisor")
 def instance(ref: str):  # type: ignore[no-untyped-def]
     found = _instance(ref)
-    before = request.args.get("before", "")
     # The latest events, a page at a time: a review loop or years of renewals make thousands.
-    history = medflow().queries.history(found["id"], last=HISTORY_PAGE + 1,
-                                        before_id=int(before) if before.isdigit() and len(before) < 18 else None)
-    older = history[0]["id"] if len(history) > HISTORY_PAGE else None
-    history = history[1:] if older else history
-    return render_template("monitor/instance.html", instance=found, history=history, older_before=older and history[0]["id"],
+    history = medflow().queries.history(found["id"], last=HISTORY_PAGE + 1, before_id=_before_arg())
+    more, history = len(history) > HISTORY_PAGE, history[-HISTORY_PAGE:]
+    return render_template("monitor/instance.html", instance=found, history=history,
+                           older_before=history[0]["id"] if more else None,
                            data_json=json.dumps(mask_personal(found.get("data") or {}), ensure_ascii=False, indent=2,
                                                 default=str))
 
