@@ -99,6 +99,8 @@ class DispatchResult:
 
 # How long a dispatcher owns the rows it claimed before another may take them.
 CLAIM_SECONDS = 300
+# New notices, then those whose dispatcher's claim ran out (it crashed between send and record).
+_DUE_STATUSES = ("pending", "sending")
 
 
 class NotificationDispatcher:
@@ -119,16 +121,26 @@ class NotificationDispatcher:
         or two workers) then skips them. A row whose claim ran out (a crash between send and
         record) is due again: at most one resend, never a loss."""
         now = clock.now()
+        if not self.db.is_postgres:
+            # Every worker dispatches every few seconds; on SQLite an idle look must not take the
+            # database-wide write lock from the requests (as Runtime.claim_due_jobs).
+            with self.db.read_one() as connection:
+                if connection.execute(select(Notification.id).where(
+                        Notification.status.in_(_DUE_STATUSES), Notification.next_attempt_at <= now).limit(1)).first() is None:
+                    return []
         with self.db.write() as session:
-            query = (
-                select(Notification)
-                .where(Notification.next_attempt_at <= now,
-                       (Notification.status == "pending") | (Notification.status == "sending"))
-                .order_by(Notification.id).limit(limit)
-            )
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
+            rows: list[Notification] = []
+            # Each status apart, earliest due first, read off the (status, next_attempt_at) index in
+            # order: both at once (or ordered by id) made the database sort every due row, and SQLite
+            # with statistics read the whole outbox — every notice ever sent — to find them.
+            for status in _DUE_STATUSES:
+                query = (select(Notification).where(Notification.status == status, Notification.next_attempt_at <= now)
+                         .order_by(Notification.next_attempt_at).limit(limit - len(rows)))
+                if self.db.is_postgres:
+                    query = query.with_for_update(skip_locked=True)
+                rows += session.scalars(query)
+                if len(rows) >= limit:
+                    break
             for row in rows:
                 row.status, row.next_attempt_at = "sending", now + timedelta(seconds=CLAIM_SECONDS)
             return [row.id for row in rows]

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from handlers.demo_registry_data import demo_applicant
 from handlers.notification_delivery import LoggingSmsChannel, NotificationDispatcher, SmtpEmailChannel
@@ -92,7 +92,12 @@ def test_applicant_notice_goes_out_by_smtp_and_sms(mf, smtp_server) -> None:
     assert "в течение 24 часов" in message.get_payload(decode=True).decode("utf-8")
     assert sms.sent == [("+79161234567", "Электронная медкнижка № ЭМК-1 оформлена")]
     assert {n.status for n in _outbox(mf)} == {"sent"}
+    commits: list[object] = []
+    counted = commits.append
+    event.listen(mf.db.write_engine, "commit", counted)
     assert dispatcher.dispatch().sent == 0  # nothing is sent twice
+    event.remove(mf.db.write_engine, "commit", counted)
+    assert commits == [], "an idle look took SQLite's write lock (every worker, every few seconds)"
 
 
 def test_failed_delivery_is_retried_then_marked_failed(tmp_path) -> None:

@@ -22,7 +22,8 @@ from tests.medflow_harness import recorded_statements
 pytestmark = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
-GROWING = ("user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications")
+GROWING = ("user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications",
+           "notification_outbox", "documents")
 
 
 def _selects(medflow: MedFlow, call: Callable[[], Any]) -> list[tuple[str, Any]]:
@@ -182,3 +183,10 @@ def test_a_workers_claim_of_due_timers(medflow, sim_clock):
     medflow.runtime.start("wait_working_days", {"days": 30})
     sim_clock.advance(timedelta(days=5))
     assert_indexed(medflow, lambda: medflow.runtime.claim_due_jobs("plans", 100, 60))
+
+
+def test_the_notification_dispatchers_claim(medflow):
+    """Every worker dispatches every few seconds; the outbox keeps every notice ever sent."""
+    from handlers.notification_delivery import NotificationDispatcher
+
+    assert_indexed(medflow, lambda: NotificationDispatcher(medflow.db, medflow.settings, {}).dispatch())
