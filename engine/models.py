@@ -84,6 +84,9 @@ class Instance(Base):
         Index("ix_instances_process", "process_key", "id"),
         Index("ix_instances_status", "status", "id"),
         Index("ix_instances_started_by", "started_by", "id"),
+        # Counts of the unfinished by procedure and by version (/metrics, the modeler), from the
+        # index alone: every valid certificate keeps a renewal watcher running for years.
+        Index("ix_instances_counts", "status", "process_key", "definition_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -116,6 +119,8 @@ class UserTask(Base):
         Index("ix_user_tasks_done", "status", "completed_at"),  # the SLA dashboard's recent end
         # One application's tasks in worklist order: its page, and an operator's view of it.
         Index("ix_user_tasks_business_key", "business_key", "status", "due_at", "created_at", "id"),
+        # Every task in worklist order (a supervisor's list): a page, not all completed tasks sorted.
+        Index("ix_user_tasks_due", "status", "due_at", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

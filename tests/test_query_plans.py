@@ -190,3 +190,53 @@ def test_the_notification_dispatchers_claim(medflow):
     from handlers.notification_delivery import NotificationDispatcher
 
     assert_indexed(medflow, lambda: NotificationDispatcher(medflow.db, medflow.settings, {}).dispatch())
+
+
+@pytest.mark.parametrize("status", ["open", "completed"])
+def test_every_task_by_deadline_for_a_supervisor(medflow, status):
+    """GET /api/v1/tasks for a supervisor (no group filter): a page off the index, not every
+    completed task ever sorted."""
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    assert_indexed(medflow, lambda: medflow.queries.tasks(status=status, limit=50))
+    assert_indexed(medflow, lambda: medflow.queries.tasks(status=status, limit=50,
+                                                         after=(None, medflow.clock.now(), "z")))
+
+
+def _reads(medflow: MedFlow, call: Callable[[], Any], table: str) -> list[str]:
+    """How each query of ``call`` reads ``table``: SQLite's SEARCH/SCAN lines, PostgreSQL's scan
+    node types with their index conditions."""
+    if medflow.db.is_postgres:
+        return [f"{n['Node Type']} {n.get('Index Cond', '')}" for plan in postgres_plans(medflow, call)
+                for n in _nodes(plan) if n.get("Relation Name") == table]
+    return [s for plan in plans(medflow, call) for _, s in plan if s.split()[1:2] == [table]]
+
+
+@pytest.mark.parametrize("also", [{"status": "completed"}, {"process_key": "review_loop"}])
+def test_an_applicants_applications_by_status_or_procedure(medflow, also):
+    """An applicant's list filtered by status or procedure is read by the person (a handful of
+    rows), not by the status or procedure (everyone's, row by row) — SQLite's planner, with no
+    statistics, preferred the latter."""
+    if medflow.db.is_postgres:
+        pytest.skip("PostgreSQL keeps statistics and chooses by them (checked by hand: by the person)")
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    reads = _reads(medflow, lambda: medflow.queries.instances(started_by="petrov", **also, limit=50), "instances")
+    assert reads and all("started_by" in r for r in reads), reads
+
+
+def test_counts_of_unfinished_applications_read_an_index_alone(medflow):
+    """/metrics at each scrape and the modeler's page count running applications, and every valid
+    certificate keeps a renewal watcher running for years: the counts come from an index alone."""
+    from webui.metrics import _OPEN_INSTANCES
+
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    if medflow.db.is_postgres:  # as autovacuum leaves a table: the index alone can then answer
+        with medflow.db.write_engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM instances")
+
+    def scrape_count() -> Any:
+        with medflow.db.read_one() as connection:
+            return connection.execute(_OPEN_INSTANCES).all()
+
+    for call in (scrape_count, medflow.queries.running_counts):
+        reads = _reads(medflow, call, "instances")
+        assert reads and all("COVERING INDEX" in r or r.startswith("Index Only Scan") for r in reads), reads
