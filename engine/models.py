@@ -84,9 +84,6 @@ class Instance(Base):
         Index("ix_instances_process", "process_key", "id"),
         Index("ix_instances_status", "status", "id"),
         Index("ix_instances_started_by", "started_by", "id"),
-        # Counts of the unfinished by procedure and by version (/metrics, the modeler), from the
-        # index alone: every valid certificate keeps a renewal watcher running for years.
-        Index("ix_instances_counts", "status", "process_key", "definition_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_key: Mapped[str] = mapped_column(String(100), unique=True)

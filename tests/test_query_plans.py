@@ -221,22 +221,3 @@ def test_an_applicants_applications_by_status_or_procedure(medflow, also):
     medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
     reads = _reads(medflow, lambda: medflow.queries.instances(started_by="petrov", **also, limit=50), "instances")
     assert reads and all("started_by" in r for r in reads), reads
-
-
-def test_counts_of_unfinished_applications_read_an_index_alone(medflow):
-    """/metrics at each scrape and the modeler's page count running applications, and every valid
-    certificate keeps a renewal watcher running for years: the counts come from an index alone."""
-    from webui.metrics import _OPEN_INSTANCES
-
-    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
-    if medflow.db.is_postgres:  # as autovacuum leaves a table: the index alone can then answer
-        with medflow.db.write_engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM instances")
-
-    def scrape_count() -> Any:
-        with medflow.db.read_one() as connection:
-            return connection.execute(_OPEN_INSTANCES).all()
-
-    for call in (scrape_count, medflow.queries.running_counts):
-        reads = _reads(medflow, call, "instances")
-        assert reads and all("COVERING INDEX" in r or r.startswith("Index Only Scan") for r in reads), reads
