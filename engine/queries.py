@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock, workflow_codec
@@ -28,7 +28,7 @@ from engine.models import (
     UserTask,
 )
 from engine.projections import all_tasks
-from engine.worklist_query import page_query
+from engine.worklist_query import page_query, unindexed
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -80,12 +80,6 @@ _TASK_ACCESS = (select(UserTask.candidate_group, UserTask.assignee, UserTask.bus
                 .join(Instance, Instance.id == UserTask.instance_id).where(UserTask.id == bindparam("task_id")))
 
 
-def _unindexed(column: Any) -> Any:
-    """``+column``: SQLite then uses no index on it for this term (sqlite.org/optoverview.html,
-    "Disqualifying WHERE clause terms using unary-'+'"); SQLite only."""
-    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
-
-
 class Queries:
     def __init__(self, store: InstanceStore) -> None:
         self.store = store
@@ -111,9 +105,9 @@ class Queries:
         # takes those columns out of its choice (PostgreSQL decides by its statistics).
         by_person = bool(started_by) and self.db.is_sqlite
         if process_key:
-            query = query.where((_unindexed(Instance.process_key) if by_person else Instance.process_key) == process_key)
+            query = query.where((unindexed(Instance.process_key) if by_person else Instance.process_key) == process_key)
         if status:
-            query = query.where((_unindexed(Instance.status) if by_person else Instance.status) == status)
+            query = query.where((unindexed(Instance.status) if by_person else Instance.status) == status)
         if started_by:
             query = query.where(Instance.started_by == started_by)
         if before_id:
@@ -195,7 +189,7 @@ class Queries:
         of the previous page's last row (keyset paging); ``started_by``: only the applications this
         person started. See :mod:`engine.worklist_query`."""
         query, params = page_query(groups, assignee, overdue, process_key, business_key, status, limit, after,
-                                   clock.now(), started_by)
+                                   clock.now(), started_by, self.db.is_sqlite)
         if query is None:
             return []
         with self.db.read_one() as connection:

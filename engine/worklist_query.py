@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, literal_column, or_, select, union_all
 
 from engine.models import Instance, UserTask
 
@@ -32,15 +32,24 @@ class PageShape:
     business_key: bool
     started_by: bool  # only the applications this person started (an applicant's own tasks)
     after: str | None  # None, "dated" (the cursor row has a deadline) or "undated"
+    sqlite: bool = False  # its planner needs telling which index to use (see part())
+
+
+def unindexed(column: Any) -> Any:
+    """``+column``: SQLite then uses no index on it for this term (sqlite.org/optoverview.html,
+    "Disqualifying WHERE clause terms using unary-'+'"). SQLite only: PostgreSQL has no unary +
+    for text, and it chooses by its statistics anyway."""
+    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
 
 
 def page_query(groups: list[str] | None, assignee: str | None, overdue: bool, process_key: str | None,
                business_key: str | None, status: str, limit: int, after: Cursor | None,
-               now: datetime, started_by: str | None = None) -> tuple[Select[Any] | None, dict[str, Any]]:
+               now: datetime, started_by: str | None = None,
+               sqlite: bool = False) -> tuple[Select[Any] | None, dict[str, Any]]:
     """The statement for these filters (None when nothing can match) and its parameters."""
     shape = PageShape(len(groups or []), assignee is not None, groups is None and assignee is None, overdue,
                       bool(process_key), bool(business_key), bool(started_by),
-                      None if after is None else ("undated" if after[0] is None else "dated"))
+                      None if after is None else ("undated" if after[0] is None else "dated"), sqlite)
     params: dict[str, Any] = {"status": status, "limit": limit, "now": now, "process_key": process_key,
                               "business_key": business_key, "assignee": assignee, "started_by": started_by}
     params.update({f"g{i}": group for i, group in enumerate(groups or [])})
@@ -52,9 +61,14 @@ def page_query(groups: list[str] | None, assignee: str | None, overdue: bool, pr
 @lru_cache(maxsize=256)
 def _build(shape: PageShape) -> Select[Any] | None:
     t = UserTask.__table__
+    # One person's tasks come from their applications (a handful); SQLite, with no statistics,
+    # walked every applicant's tasks of the status in deadline order instead (all completed ones
+    # ever, for a page of history). Its unary + takes the status and group out of its choice.
+    by_person = shape.started_by and shape.sqlite
+    c = {name: unindexed(t.c[name]) if by_person else t.c[name] for name in ("status", "candidate_group", "assignee")}
 
     def part(who: Any, dated: bool) -> Any:
-        query = select(t).where(t.c.status == bindparam("status"), who,
+        query = select(t).where(c["status"] == bindparam("status"), who,
                                 t.c.due_at.is_not(None) if dated else t.c.due_at.is_(None))
         if shape.overdue:
             query = query.where(t.c.due_at < bindparam("now"))
@@ -84,11 +98,11 @@ def _build(shape: PageShape) -> Select[Any] | None:
         # SQLite allows ORDER BY / LIMIT in a UNION member only inside a subquery.
         return select(query.order_by(*order).limit(bindparam("limit")).subquery())
 
-    whos = [t.c.candidate_group == bindparam(f"g{i}") for i in range(shape.groups)]
+    whos = [c["candidate_group"] == bindparam(f"g{i}") for i in range(shape.groups)]
     if shape.assignee:
-        whos.append(t.c.assignee == bindparam("assignee"))
+        whos.append(c["assignee"] == bindparam("assignee"))
     if shape.everyone:
-        whos = [t.c.status == bindparam("status")]
+        whos = [c["status"] == bindparam("status")]
     parts = [p for who in whos for p in (part(who, True), part(who, False)) if p is not None]
     if not parts:
         return None

@@ -221,3 +221,16 @@ def test_an_applicants_applications_by_status_or_procedure(medflow, also):
     medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
     reads = _reads(medflow, lambda: medflow.queries.instances(started_by="petrov", **also, limit=50), "instances")
     assert reads and all("started_by" in r for r in reads), reads
+
+
+@pytest.mark.parametrize("status", ["open", "completed"])
+def test_an_applicants_tasks_are_read_by_their_applications(medflow, status):
+    """An applicant's tasks come from their own applications (a handful), not from every
+    applicant's tasks of that status walked in deadline order — all completed ones ever, for a
+    page of history. SQLite without statistics preferred the latter."""
+    if medflow.db.is_postgres:
+        pytest.skip("PostgreSQL keeps statistics and chooses by them")
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
+    reads = _reads(medflow, lambda: medflow.queries.tasks(groups=["applicants"], started_by="petrov", status=status,
+                                                          limit=50), "user_tasks")
+    assert reads and all("instance_id" in r for r in reads), reads

@@ -68,23 +68,29 @@ SHAPES = [
     (["g_b"], "anna", False, None, "completed"),
     ([], "boris", False, None, "open"),  # no groups, own tasks only
 ]
+# An applicant: their own applications' tasks (the seed's one application was started by "system").
+APPLICANT_SHAPES = [(["g_a", "g_b"], None, False, None, "open", "system"),
+                    (["g_c"], None, False, None, "completed", "system")]
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}-{s[1]}-{s[2]}-{s[3]}-{s[4]}")
+@pytest.mark.parametrize("shape", SHAPES + APPLICANT_SHAPES, ids=lambda s: "-".join(str(x) for x in s))
 def test_paging_through_the_worklist_gives_the_reference_order(medflow, shape) -> None:
     rows = _seed(medflow)
-    groups, assignee, overdue, process_key, status = shape
+    groups, assignee, overdue, process_key, status, *person = shape
+    started_by = person[0] if person else None
     expected = _reference(rows, groups, assignee, overdue, process_key, status)
     assert expected, "the seed must give every shape something to page through"
     seen, after = [], None
     for _ in range(len(rows)):
         page = medflow.queries.tasks(groups=groups, assignee=assignee, overdue=overdue, process_key=process_key,
-                                     status=status, limit=2, after=after)
+                                     status=status, limit=2, after=after, started_by=started_by)
         seen += [t["id"] for t in page if t["id"].startswith("task-")]
         if len(page) < 2:
             break
         after = _cursor(page[-1])
     assert seen == expected
     whole = medflow.queries.tasks(groups=groups, assignee=assignee, overdue=overdue, process_key=process_key,
-                                  status=status, limit=500)
+                                  status=status, limit=500, started_by=started_by)
     assert [t["id"] for t in whole if t["id"].startswith("task-")] == expected
+    if started_by:
+        assert medflow.queries.tasks(groups=groups, status=status, started_by="someone-else") == []
