@@ -61,17 +61,20 @@ def page_query(groups: list[str] | None, assignee: str | None, overdue: bool, pr
 @lru_cache(maxsize=256)
 def _build(shape: PageShape) -> Select[Any] | None:
     t = UserTask.__table__
-    # One person's tasks come from their applications (a handful); SQLite, with no statistics,
-    # walked every applicant's tasks of the status in deadline order instead (all completed ones
-    # ever, for a page of history). Its unary + takes the status and group out of its choice.
+    # One person's tasks come from their applications (a handful). SQLite walked every
+    # applicant's tasks of the status in deadline order instead (all completed ones ever, for a
+    # page of history) or, with statistics, every undated task by a skip-scan of the deadline
+    # index. Its unary + takes every other column of the filter out of its choice, leaving the
+    # person's applications (instance_id) as the one way in.
     by_person = shape.started_by and shape.sqlite
-    c = {name: unindexed(t.c[name]) if by_person else t.c[name] for name in ("status", "candidate_group", "assignee")}
+    c = {name: unindexed(t.c[name]) if by_person else t.c[name]
+         for name in ("status", "candidate_group", "assignee", "due_at", "created_at", "id")}
 
     def part(who: Any, dated: bool) -> Any:
         query = select(t).where(c["status"] == bindparam("status"), who,
-                                t.c.due_at.is_not(None) if dated else t.c.due_at.is_(None))
+                                c["due_at"].is_not(None) if dated else c["due_at"].is_(None))
         if shape.overdue:
-            query = query.where(t.c.due_at < bindparam("now"))
+            query = query.where(c["due_at"] < bindparam("now"))
         if shape.process_key:
             query = query.where(t.c.process_key == bindparam("process_key"))
         if shape.business_key:
@@ -83,14 +86,14 @@ def _build(shape: PageShape) -> Select[Any] | None:
                 select(Instance.id).where(Instance.started_by == bindparam("started_by")).scalar_subquery()))
         if shape.after is not None:
             a_created, a_id = bindparam("a_created"), bindparam("a_id")
-            tie = or_(t.c.created_at > a_created, and_(t.c.created_at == a_created, t.c.id > a_id))
+            tie = or_(c["created_at"] > a_created, and_(c["created_at"] == a_created, c["id"] > a_id))
             if shape.after == "undated":
                 if dated:
                     return None  # every dated task sorts before the undated cursor row
                 query = query.where(tie)
             elif dated:
                 a_due = bindparam("a_due")
-                query = query.where(or_(t.c.due_at > a_due, and_(t.c.due_at == a_due, tie)))
+                query = query.where(or_(c["due_at"] > a_due, and_(c["due_at"] == a_due, tie)))
         # due_at is NULL throughout an undated part, yet it stays in the order: PostgreSQL does not
         # take ``due_at IS NULL`` as fixing the column, so only the index's full column order
         # lets it read the page off the index instead of sorting every undated task that matches.

@@ -231,6 +231,8 @@ def test_an_applicants_tasks_are_read_by_their_applications(medflow, status):
     if medflow.db.is_postgres:
         pytest.skip("PostgreSQL keeps statistics and chooses by them")
     medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
-    reads = _reads(medflow, lambda: medflow.queries.tasks(groups=["applicants"], started_by="petrov", status=status,
-                                                          limit=50), "user_tasks")
-    assert reads and all("instance_id" in r for r in reads), reads
+    now = medflow.clock.now()
+    for after in (None, (now, now, "z"), (None, now, "z")):
+        reads = _reads(medflow, lambda after=after: medflow.queries.tasks(groups=["applicants"], started_by="petrov",
+                                                              status=status, limit=50, after=after), "user_tasks")
+        assert reads and all("instance_id" in r for r in reads), (after, reads)
