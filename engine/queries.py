@@ -231,10 +231,14 @@ class Queries:
         with self.db.read_one() as connection:
             return {key: who for key, who in connection.execute(query)}
 
-    def incidents(self, status: str | None = "open", limit: int | None = None) -> list[dict[str, Any]]:
+    def incidents(self, status: str | None = "open", limit: int | None = None,
+                  after_id: int | None = None) -> list[dict[str, Any]]:
+        """Oldest first; ``after_id``: the keyset cursor (the last id of the previous page)."""
         query = select(Incident).order_by(Incident.id).limit(limit)
         if status:
             query = query.where(Incident.status == status)
+        if after_id is not None:
+            query = query.where(Incident.id > after_id)
         with self.db.read() as session:
             return [incident_dict(i) for i in session.scalars(query)]
 

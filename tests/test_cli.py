@@ -122,3 +122,35 @@ def test_medflow_test_runs_scenarios_and_fails_on_a_broken_one(tmp_path):
     bad = run(["test", str(broken)], env)
     assert bad.returncode == 1
     assert "✗" in bad.stdout and "0 пройдено, 1 не пройдено" in bad.stdout
+
+
+def test_incidents_come_a_page_at_a_time_and_retry(tmp_path, monkeypatch):
+    """A registry outage opens thousands of incidents: the list pages by number."""
+    from click.testing import CliRunner
+
+    from engine.cli.common import State
+    from engine.cli.main import cli
+    from engine.definitions import collect_files
+    from tests import engine_test_handlers
+
+    for name, value in {"MEDFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "MEDFLOW_CLOCK": "simulated",
+                        "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"), "MEDFLOW_RETRY_DELAYS": "[]",
+                        "MEDFLOW_HANDLERS_MODULES": "[handlers, tests.engine_test_handlers]"}.items():
+        monkeypatch.setenv(name, value)
+    state = State()
+    state.medflow.definitions.deploy(collect_files([DIAGRAMS]))
+    for i in range(3):  # each fails once with no retries left: an incident at once
+        monkeypatch.setitem(engine_test_handlers.FLAKY_FAILURES, f"out{i}", 1)
+        state.medflow.runtime.start("flaky_call", {"key": f"out{i}"})
+    runner = CliRunner()
+    listed = json.loads(runner.invoke(cli, ["incidents", "--json"], obj=state).output)
+    assert [i["element_id"] for i in listed] == ["call"] * 3
+    first = runner.invoke(cli, ["incidents", "--limit", "2"], obj=state).output
+    assert f"--after {listed[1]['id']}" in first and "реестр не отвечает" in first
+    rest = json.loads(runner.invoke(cli, ["incidents", "--after", str(listed[1]["id"]), "--json"], obj=state).output)
+    assert [i["id"] for i in rest] == [listed[2]["id"]]
+    retried = runner.invoke(cli, ["incidents", "retry", str(listed[2]["id"])], obj=state)
+    assert retried.exit_code == 0 and "completed" in retried.output, retried.output
+    assert len(json.loads(runner.invoke(cli, ["incidents", "--json"], obj=state).output)) == 2
+    assert runner.invoke(cli, ["incidents", "--limit", "0"], obj=state).exit_code == 2
+    state.medflow.db.dispose()

@@ -13,15 +13,24 @@ from engine.clock import parse_advance, simple_delta
 
 def register(cli: click.Group) -> None:
     @cli.group(invoke_without_command=True)
+    @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Сколько показать.")
+    @click.option("--after", default=None, type=click.IntRange(0), help="Начать после этого номера инцидента.")
     @json_option
     @click.pass_context
-    def incidents(ctx: click.Context, as_json: bool) -> None:
-        """Инциденты: шаги, которые не удалось выполнить."""
+    def incidents(ctx: click.Context, limit: int, after: int | None, as_json: bool) -> None:
+        """Открытые инциденты: шаги, которые не удалось выполнить (по номеру, страницами:
+        при сбое реестра их тысячи)."""
         if ctx.invoked_subcommand is None:
-            rows = ctx.find_object(State).medflow.queries.incidents()
-            emit(rows, as_json, lambda rs: "\n".join(
-                f"#{i['id']} заявление {i['instance_id']} {i['element_id']} попыток {i['attempts']}: {i['error']}"
-                for i in rs) or "Открытых инцидентов нет.")
+            rows = ctx.find_object(State).medflow.queries.incidents(limit=limit, after_id=after)
+
+            def human(rs: list[dict]) -> str:
+                lines = [f"#{i['id']} заявление {i['instance_id']} {i['element_id']} попыток {i['attempts']}: {i['error']}"
+                         for i in rs]
+                if len(rs) == limit:
+                    lines.append(f"… показаны {limit}; следующие: --after {rs[-1]['id']}")
+                return "\n".join(lines) or "Открытых инцидентов нет."
+
+            emit(rows, as_json, human)
 
     @incidents.command("retry")
     @click.argument("incident_id", type=int)
