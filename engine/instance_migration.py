@@ -116,8 +116,7 @@ class InstanceMigrator:
         if row is None or row.status not in _MOVABLE or row.definition_id == target.id:
             return None  # finished, cancelled or moved since the list was read
         source = versions[row.definition_id]
-        process_key = row.process_key
-        old_spec, old_subs = self.store.definitions.parsed(session, source.bundle_hash).spec_for(process_key)
+        old_spec, old_subs = self.store.definitions.parsed(session, source.bundle_hash).spec_for(row.process_key)
         plan = MigrationPlan(row.id, row.business_key, source.version, target.version,
                              blockers(row.state, new_spec, new_subs, old_spec, old_subs))
         if plan.allowed:

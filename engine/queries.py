@@ -103,11 +103,11 @@ class Queries:
         # (SQLite keeps none unless ANALYZE runs) SQLite's planner chose the procedure or status
         # index instead and checked everyone's applications row by row; its documented unary "+"
         # takes those columns out of its choice (PostgreSQL decides by its statistics).
-        by_person = bool(started_by) and self.db.is_sqlite
+        column = unindexed if started_by and self.db.is_sqlite else (lambda c: c)
         if process_key:
-            query = query.where((unindexed(Instance.process_key) if by_person else Instance.process_key) == process_key)
+            query = query.where(column(Instance.process_key) == process_key)
         if status:
-            query = query.where((unindexed(Instance.status) if by_person else Instance.status) == status)
+            query = query.where(column(Instance.status) == status)
         if started_by:
             query = query.where(Instance.started_by == started_by)
         if before_id:
