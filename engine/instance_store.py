@@ -51,6 +51,8 @@ _CANCEL_OPEN_TASKS = (update(UserTask).where(UserTask.instance_id == _INSTANCE, 
                       .values(status="cancelled"))
 _CANCEL_WAITING_JOBS = update(Job).where(Job.instance_id == _INSTANCE, Job.status == "waiting").values(status="cancelled")
 _DROP_SUBSCRIPTIONS = delete(MessageSubscription).where(MessageSubscription.instance_id == _INSTANCE)
+_RESOLVE_INCIDENTS = (update(Incident).where(Incident.instance_id == _INSTANCE, Incident.status == "open")
+                      .values(status="resolved", resolved_at=bindparam("b_at"), resolved_by=bindparam("b_by")))
 _OPEN_INCIDENT = select(Incident.id).where(Incident.instance_id == _INSTANCE, Incident.status == "open").limit(1)
 
 
@@ -241,6 +243,8 @@ class InstanceStore:
             conn.execute(_CANCEL_WAITING_JOBS, params)
         if before is None or before.subscriptions:
             conn.execute(_DROP_SUBSCRIPTIONS, params)
+        if old == "incident":  # nothing is left to retry: it would stay open for ever in every count
+            conn.execute(_RESOLVE_INCIDENTS, {**params, "b_at": row.completed_at, "b_by": actor})
         self.audit(session, row.id, actor, f"instance_{status}", None, old, status, {"reason": reason} if reason else None)
 
     # --- messages ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine import clock, workflow_codec
 from engine.definitions import FORMS_PREFIX, decode_file
 from engine.errors import NotFound
+from engine.incident_retries import IncidentFilter
 from engine.instance_store import InstanceStore, utc
 from engine.models import (
     AuditEvent,
@@ -231,16 +232,38 @@ class Queries:
         with self.db.read_one() as connection:
             return {key: who for key, who in connection.execute(query)}
 
-    def incidents(self, status: str | None = "open", limit: int | None = None,
-                  after_id: int | None = None) -> list[dict[str, Any]]:
-        """Oldest first; ``after_id``: the keyset cursor (the last id of the previous page)."""
+    def incidents(self, status: str | None = "open", limit: int | None = None, after_id: int | None = None,
+                  where: IncidentFilter | None = None) -> list[dict[str, Any]]:
+        """Oldest first; ``after_id``: the keyset cursor (the last id of the previous page);
+        ``where``: only the open ones of a procedure, step or handler (``status`` is then open)."""
         query = select(Incident).order_by(Incident.id).limit(limit)
-        if status:
+        if where is not None:
+            query = query.join(Instance, Instance.id == Incident.instance_id).where(*where.where())
+        elif status:
             query = query.where(Incident.status == status)
         if after_id is not None:
             query = query.where(Incident.id > after_id)
         with self.db.read() as session:
             return [incident_dict(i) for i in session.scalars(query)]
+
+    def incident_groups(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Open incidents by procedure, step and handler, the largest group first, each with its
+        newest error: an outage shows as one large group, retried as one."""
+        query = (select(Instance.process_key, Incident.element_id, Incident.handler, func.count(),
+                        func.max(Incident.id), func.min(Incident.created_at), func.max(Incident.created_at))
+                 .join(Instance, Instance.id == Incident.instance_id).where(Incident.status == "open")
+                 .group_by(Instance.process_key, Incident.element_id, Incident.handler)
+                 .order_by(func.count().desc(), func.max(Incident.id).desc()).limit(limit))
+        with self.db.read() as session:
+            conn = session.connection()
+            groups = [{"process_key": p, "element_id": e, "handler": h, "count": n, "last_id": last_id,
+                       "first_at": _iso(first), "last_at": _iso(last)}
+                      for p, e, h, n, last_id, first, last in conn.execute(query)]
+            errors = dict(conn.execute(select(Incident.id, Incident.error).where(
+                Incident.id.in_([g["last_id"] for g in groups]))).all()) if groups else {}
+        for group in groups:
+            group["error"] = errors.get(group["last_id"], "")
+        return groups
 
     def open_incident_count(self) -> int:
         """A registry outage can open thousands: pages show this count and a few, not all of them."""

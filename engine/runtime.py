@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import Conflict, MessageNotMatched, NotFound, ValidationFailed
 from engine.forms import validate_form
+from engine.incident_retries import RESET_ATTEMPTS, IncidentFilter, IncidentRetries, ScheduledRetries
 from engine.instance_row import InstanceRow
 from engine.instance_store import InstanceStore, utc
 from engine.models import Incident, Instance, Job, MessageSubscription, UnmatchedMessage, UserTask
@@ -232,7 +233,9 @@ class Runtime:
             return False
         workflow = self.store.load(session, row)
         if job.kind == "retry":
-            if reactivate(workflow, job.task_id, reset_attempts=False) is None:
+            # A retry scheduled for an incident gives the step its full retries again.
+            reset = bool((job.payload or {}).get(RESET_ATTEMPTS))
+            if reactivate(workflow, job.task_id, reset_attempts=reset) is None:
                 conn.execute(_CANCEL_JOB, {"job_id": job.id})
                 return False
         else:
@@ -283,6 +286,12 @@ class Runtime:
                              {"incident_id": incident_id})
             self.store.finish_step(session, row, workflow, actor)
             return {"instance_id": row.id, "status": row.status}
+
+    def retry_incidents(self, where: IncidentFilter, actor: str, per_second: float | None = None,
+                        limit: int | None = None) -> ScheduledRetries:
+        """Retry every open incident that matches ``where`` through the worker (see
+        :mod:`engine.incident_retries`)."""
+        return IncidentRetries(self.store).schedule(where, clean_actor(actor), per_second, limit)
 
     def claim_due_jobs(self, worker: str, limit: int, lease_seconds: int) -> list[int]:
         """Lease up to ``limit`` due jobs; PostgreSQL skips rows another worker holds."""

@@ -1,0 +1,154 @@
+"""Retrying many incidents at once.
+
+A registry outage leaves an incident on every application whose step called the registry during
+it: thousands, retried one by one. Here the open incidents that match a filter (procedure, step,
+handler, up to the newest one the person saw) are resolved and each step gets a retry job — due
+at once, or spread at a given rate so that a registry just back is not hit by all of them in the
+same second. The worker fires those jobs like any other retry: leases, several workers, one
+transaction per step. A step that fails again goes through its usual retries with back-off, and
+opens a new incident when they run out.
+
+Scheduling is done a batch at a time, each batch one transaction (incident, job, instance and
+audit event together): a crash keeps the batches done, and the incidents still open are the ones
+left. Nothing is loaded or deserialized: the parked task is put back by the job when it fires.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, exists, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from engine import clock
+from engine.instance_store import InstanceStore
+from engine.models import Incident, Instance, Job
+
+# SQLite has no queue for its write lock: another process polls for it and would miss the instant
+# between two batches (the same pause as `medflow migrate --apply`).
+SQLITE_PAUSE_SECONDS = 0.12
+RESET_ATTEMPTS = "reset_attempts"  # a job's payload: the step gets its full retries again
+
+_RESOLVE = (update(Incident).where(Incident.id == bindparam("b_id"), Incident.status == "open")
+            .values(status="resolved", resolved_at=bindparam("b_at"), resolved_by=bindparam("b_by")))
+_INSERT_JOB = insert(Job)
+_EARLIER_DUE = (update(Instance).where(Instance.id == bindparam("b_instance")).values(next_due_at=case(
+    (and_(Instance.next_due_at.is_not(None), Instance.next_due_at <= bindparam("b_due")), Instance.next_due_at),
+    else_=bindparam("b_due"))))
+_OTHER_OPEN = exists().where(Incident.instance_id == Instance.id, Incident.status == "open")
+_RUNNING_AGAIN = (update(Instance).where(Instance.id.in_(bindparam("b_instances", expanding=True)),
+                                         Instance.status == "incident", ~_OTHER_OPEN).values(status="running"))
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    process_key: str | None = None
+    element_id: str | None = None
+    handler: str | None = None
+    # The newest incident the person saw: ones opened since may have another cause.
+    up_to_id: int | None = None
+
+    def where(self) -> list[Any]:
+        terms: list[Any] = [Incident.status == "open", Instance.status.in_(("running", "incident"))]
+        if self.process_key:
+            terms.append(Instance.process_key == self.process_key)
+        if self.element_id:
+            terms.append(Incident.element_id == self.element_id)
+        if self.handler:
+            terms.append(Incident.handler == self.handler)
+        if self.up_to_id is not None:
+            terms.append(Incident.id <= self.up_to_id)
+        return terms
+
+
+@dataclass(frozen=True)
+class ScheduledRetries:
+    scheduled: int
+    remaining: int  # still open and matching (``limit`` reached, or opened meanwhile)
+    first_due_at: datetime | None
+    last_due_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scheduled": self.scheduled, "remaining": self.remaining,
+                "first_due_at": self.first_due_at.isoformat() if self.first_due_at else None,
+                "last_due_at": self.last_due_at.isoformat() if self.last_due_at else None}
+
+
+def _matching(flt: IncidentFilter) -> Any:
+    return (select(Incident.id, Incident.instance_id, Incident.task_id, Incident.element_id)
+            .join(Instance, Instance.id == Incident.instance_id).where(*flt.where()).order_by(Incident.id))
+
+
+def count_matching(conn: Connection, flt: IncidentFilter) -> int:
+    query = select(func.count()).select_from(Incident).join(Instance, Instance.id == Incident.instance_id)
+    return int(conn.execute(query.where(*flt.where())).scalar_one())
+
+
+class IncidentRetries:
+    def __init__(self, store: InstanceStore) -> None:
+        self.store = store
+        self.db = store.db
+
+    def schedule(self, flt: IncidentFilter, actor: str, per_second: float | None = None,
+                 limit: int | None = None, batch: int = 200) -> ScheduledRetries:
+        """Resolve the matching open incidents, oldest first, and give each step a retry job:
+        due now, or the n-th at now + n / ``per_second``."""
+        if per_second is not None and per_second <= 0:
+            raise ValueError("per_second must be positive")
+        start = clock.now()
+        done, after = 0, 0
+        first: datetime | None = None
+        last: datetime | None = None
+        while limit is None or done < limit:
+            if done and self.db.is_sqlite:
+                time.sleep(SQLITE_PAUSE_SECONDS)
+            take = batch if limit is None else min(batch, limit - done)
+            with self.db.write() as session:
+                conn = session.connection()
+                rows = conn.execute(_matching(flt).where(Incident.id > after).limit(take)).all()
+                if not rows:
+                    break
+                after = rows[-1].id
+                rows = self._still_open(conn, rows)
+                dues = [start + timedelta(seconds=(done + i) / per_second) if per_second else start
+                        for i in range(len(rows))]
+                self._write(session, conn, rows, dues, actor)
+            if rows:
+                first, last = first or dues[0], dues[-1]
+                done += len(rows)
+        with self.db.read_one() as conn:
+            remaining = count_matching(conn, flt)
+        return ScheduledRetries(done, remaining, first, last)
+
+    def _still_open(self, conn: Connection, rows: list[Any]) -> list[Any]:
+        """On PostgreSQL, read again under the instances' row locks (taken in id order, as every
+        step takes one): a supervisor's single retry may have resolved one meanwhile. SQLite's
+        write lock is the whole database's, so what was just read still holds."""
+        if not self.db.is_postgres:
+            return rows
+        instance_ids = sorted({r.instance_id for r in rows})
+        conn.execute(select(Instance.id).where(Instance.id.in_(instance_ids)).order_by(Instance.id).with_for_update())
+        still = set(conn.scalars(select(Incident.id).where(Incident.id.in_([r.id for r in rows]),
+                                                           Incident.status == "open")))
+        return [r for r in rows if r.id in still]
+
+    def _write(self, session: Any, conn: Connection, rows: list[Any], dues: list[datetime], actor: str) -> None:
+        if not rows:
+            return
+        now = clock.now()
+        conn.execute(_RESOLVE, [{"b_id": r.id, "b_at": now, "b_by": actor} for r in rows])
+        conn.execute(_INSERT_JOB, [
+            {"instance_id": r.instance_id, "kind": "retry", "task_id": r.task_id, "element_id": r.element_id,
+             "due_at": due, "status": "waiting", "attempts": 0, "created_at": now,
+             "payload": {RESET_ATTEMPTS: True, "incident_id": r.id}}
+            for r, due in zip(rows, dues, strict=True)])
+        earliest: dict[int, datetime] = {}
+        for r, due in zip(rows, dues, strict=True):
+            earliest.setdefault(r.instance_id, due)  # rows are oldest first, dues ascending
+            self.store.audit(session, r.instance_id, actor, "incident_retry_scheduled", r.element_id, None,
+                             due.isoformat(), {"incident_id": r.id})
+        conn.execute(_EARLIER_DUE, [{"b_instance": i, "b_due": due} for i, due in earliest.items()])
+        conn.execute(_RUNNING_AGAIN, {"b_instances": list(earliest)})
