@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine import clock, workflow_codec
 from engine.definitions import FORMS_PREFIX, decode_file
 from engine.errors import NotFound
-from engine.incident_retries import IncidentFilter
+from engine.incident_retries import IncidentFilter, count_matching
 from engine.instance_store import InstanceStore, utc
 from engine.models import (
     AuditEvent,
@@ -265,9 +265,11 @@ class Queries:
             group["error"] = errors.get(group["last_id"], "")
         return groups
 
-    def open_incident_count(self) -> int:
+    def open_incident_count(self, where: IncidentFilter | None = None) -> int:
         """A registry outage can open thousands: pages show this count and a few, not all of them."""
         with self.db.read_one() as connection:
+            if where is not None:
+                return count_matching(connection, where)
             return int(connection.execute(select(func.count()).select_from(Incident)
                                           .where(Incident.status == "open")).scalar_one())
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -153,4 +154,39 @@ def test_incidents_come_a_page_at_a_time_and_retry(tmp_path, monkeypatch):
     assert retried.exit_code == 0 and "completed" in retried.output, retried.output
     assert len(json.loads(runner.invoke(cli, ["incidents", "--json"], obj=state).output)) == 2
     assert runner.invoke(cli, ["incidents", "--limit", "0"], obj=state).exit_code == 2
+    state.medflow.db.dispose()
+
+
+def test_incidents_of_an_outage_are_counted_grouped_and_retried_as_one(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from engine.cli.common import State
+    from engine.cli.main import cli
+    from engine.definitions import collect_files
+    from engine.worker import Worker
+    from tests import engine_test_handlers
+
+    for name, value in {"MEDFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "MEDFLOW_CLOCK": "simulated",
+                        "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"), "MEDFLOW_RETRY_DELAYS": "[]",
+                        "MEDFLOW_HANDLERS_MODULES": "[handlers, tests.engine_test_handlers]"}.items():
+        monkeypatch.setenv(name, value)
+    state = State()
+    state.medflow.definitions.deploy(collect_files([DIAGRAMS]))
+    for i in range(3):
+        monkeypatch.setitem(engine_test_handlers.FLAKY_FAILURES, f"out{i}", 1)
+        state.medflow.runtime.start("flaky_call", {"key": f"out{i}"})
+    runner = CliRunner()
+    groups = runner.invoke(cli, ["incidents", "groups"], obj=state).output
+    assert "3  flaky_call / call / test_flaky" in groups and "реестр не отвечает" in groups
+    dry = runner.invoke(cli, ["incidents", "retry-all", "--handler", "test_flaky", "--dry-run"], obj=state)
+    assert "Подходит открытых инцидентов: 3" in dry.output
+    bad = runner.invoke(cli, ["incidents", "retry-all", "--per-second", "0"], obj=state)
+    assert bad.exit_code == 2 and state.medflow.queries.open_incident_count() == 3
+    done = runner.invoke(cli, ["incidents", "retry-all", "--process", "flaky_call", "--per-second", "2",
+                               "--user", "ops"], obj=state)
+    assert done.exit_code == 0 and "Повтор запланирован: 3 шагов, с " in done.output, done.output
+    assert runner.invoke(cli, ["incidents"], obj=state).output.strip() == "Открытых инцидентов нет."
+    state.medflow.clock.advance(timedelta(seconds=2))
+    assert Worker(state.medflow, "w1").tick().fired == 3
+    assert {i["status"] for i in state.medflow.queries.instances(process_key="flaky_call")} == {"completed"}
     state.medflow.db.dispose()

@@ -92,6 +92,18 @@ SCHEMAS: dict[str, Any] = {
         "id": {"type": "integer"}, "at": {"type": NULL_S}, "actor": {"type": S}, "action": {"type": S},
         "element_id": {"type": NULL_S}, "old": {"type": NULL_S}, "new": {"type": NULL_S},
         "details": {"type": ["object", "null"]}}},
+    "Incident": {"type": "object", "required": ["id", "instance_id", "element_id", "status"], "properties": {
+        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "element_id": {"type": S},
+        "handler": {"type": NULL_S}, "error": {"type": S}, "attempts": {"type": "integer"},
+        "status": {"enum": ["open", "resolved"]}, "created_at": {"type": NULL_S}, "resolved_at": {"type": NULL_S},
+        "resolved_by": {"type": NULL_S}}},
+    "IncidentGroup": {"type": "object", "required": ["process_key", "element_id", "count", "last_id"], "properties": {
+        "process_key": {"type": S}, "element_id": {"type": S}, "handler": {"type": NULL_S},
+        "count": {"type": "integer"}, "last_id": {"type": "integer"}, "first_at": {"type": NULL_S},
+        "last_at": {"type": NULL_S}, "error": {"type": S}}},
+    "ScheduledRetries": {"type": "object", "required": ["scheduled", "remaining"], "properties": {
+        "scheduled": {"type": "integer"}, "remaining": {"type": "integer"},
+        "first_due_at": {"type": NULL_S}, "last_due_at": {"type": NULL_S}}},
     "Document": {"type": "object", "required": ["id", "name", "status", "problems"], "properties": {
         "id": {"type": S, "pattern": "^[0-9a-f]{32}$"}, "name": {"type": S}, "size": {"type": "integer"},
         "type": {"type": NULL_S}, "status": {"type": S}, "problems": {"type": "array", "items": {"type": S}},
@@ -180,6 +192,26 @@ def _paths() -> dict[str, Any]:
                 "from": {"type": S, "format": "date"}, "days": {"type": "integer"}, "date": {"type": S, "format": "date"}}}),
             **_errors(422)}, parameters=[_query("from", {"type": S, "format": "date"}, "ГГГГ-ММ-ДД", True),
                                          _query("days", {"type": "integer", "minimum": 0, "maximum": 3650}, "", True)])},
+        "/incidents": {"get": _op("Инциденты руководителя, старые первыми", {
+            "200": _json({"type": "array", "items": _ref("Incident")}), **_errors(403, 422)}, parameters=[
+                _query("status", {"enum": ["open", "resolved"]}), _query("process_key", {"type": S}),
+                _query("element_id", {"type": S}), _query("handler", {"type": S}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                _query("after_id", {"type": "integer", "minimum": 1}, "курсор: id последнего")])},
+        "/incidents/groups": {"get": _op("Открытые инциденты по процедуре, шагу и обработчику, крупные первыми", {
+            "200": _json({"type": "array", "items": _ref("IncidentGroup")}), **_errors(403)})},
+        "/incidents/{incident_id}/retry": {"post": _op("Повторить шаг инцидента сейчас", {
+            "200": _json({"type": "object", "required": ["instance_id", "status"], "properties": {
+                "instance_id": {"type": "integer"}, "status": {"type": S}}}), **_errors(403, 404, 409)},
+            parameters=[_path("incident_id")])},
+        "/incidents/retry": {"post": _op(
+            "Повторить открытые инциденты группы через обработчик таймеров (сразу или с заданной скоростью)", {
+                "200": _json(_ref("ScheduledRetries")), **_errors(403, 422)},
+            requestBody=_body({"type": "object", "properties": {
+                "process_key": {"type": NULL_S}, "element_id": {"type": NULL_S}, "handler": {"type": NULL_S},
+                "up_to_id": {"type": "integer", "minimum": 1, "description": "новейший из показанных"},
+                "per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 10000}}}))},
         "/clock/advance": {"post": _op("Перевести часы (только clock: simulated)", {
             "200": _json({"type": "object", "required": ["now"], "properties": {"now": {"type": S}}}),
             **_errors(403, 422)}, requestBody=_body({"type": "object", "required": ["amount"], "properties": {

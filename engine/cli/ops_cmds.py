@@ -9,6 +9,7 @@ import click
 
 from engine.cli.common import State, emit, json_option, pass_state
 from engine.clock import parse_advance, simple_delta
+from engine.incident_retries import IncidentFilter
 
 
 def register(cli: click.Group) -> None:
@@ -41,6 +42,49 @@ def register(cli: click.Group) -> None:
         """Повторить шаг инцидента."""
         result = state.medflow.runtime.retry_incident(incident_id, user)
         emit(result, as_json, lambda r: f"Шаг повторён. Состояние заявления: {r['status']}")
+
+    @incidents.command("groups")
+    @json_option
+    @pass_state
+    def incidents_groups(state: State, as_json: bool) -> None:
+        """Открытые инциденты по процедуре, шагу и обработчику: сбой реестра — одна большая группа."""
+        rows = state.medflow.queries.incident_groups()
+
+        def human(rs: list[dict]) -> str:
+            return "\n".join(f"{g['count']:>7}  {g['process_key']} / {g['element_id']} / {g['handler'] or '—'}"
+                             f" (по #{g['last_id']}): {g['error'][:160]}" for g in rs) or "Открытых инцидентов нет."
+
+        emit(rows, as_json, human)
+
+    @incidents.command("retry-all")
+    @click.option("--process", "process_key", help="Только этой процедуры (ключ процесса).")
+    @click.option("--element", "element_id", help="Только этого шага (id элемента диаграммы).")
+    @click.option("--handler", help="Только этого обработчика.")
+    @click.option("--up-to", "up_to_id", type=click.IntRange(1), help="Только с номером не больше этого (те, что вы видели).")
+    @click.option("--per-second", type=click.FloatRange(0, 1000, min_open=True),
+                  help="Не чаще стольких шагов в секунду (без него — все сразу).")
+    @click.option("--dry-run", is_flag=True, help="Только посчитать, ничего не менять.")
+    @click.option("--user", default="cli")
+    @json_option
+    @pass_state
+    def incidents_retry_all(state: State, process_key: str | None, element_id: str | None, handler: str | None,
+                            up_to_id: int | None, per_second: float | None, dry_run: bool, user: str,
+                            as_json: bool) -> None:
+        """Повторить открытые инциденты по отбору: шаги выполнит `medflow worker` (или serve)."""
+        where = IncidentFilter(process_key, element_id, handler, up_to_id)
+        if dry_run:
+            count = state.medflow.queries.open_incident_count(where)
+            emit({"matching": count}, as_json, f"Подходит открытых инцидентов: {count}. Ничего не изменено.")
+            return
+        result = state.medflow.runtime.retry_incidents(where, user, per_second).as_dict()
+
+        def human(r: dict) -> str:
+            text = f"Повтор запланирован: {r['scheduled']} шагов"
+            if r["scheduled"] and r["first_due_at"] != r["last_due_at"]:
+                text += f", с {r['first_due_at']} по {r['last_due_at']}"
+            return text + (f". Ещё открыто по отбору: {r['remaining']}" if r["remaining"] else "")
+
+        emit(result, as_json, human)
 
     @cli.group(invoke_without_command=True)
     @json_option
