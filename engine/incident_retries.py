@@ -31,6 +31,10 @@ from engine.models import Incident, Instance, Job
 # between two batches (the same pause as `medflow migrate --apply`).
 SQLITE_PAUSE_SECONDS = 0.12
 RESET_ATTEMPTS = "reset_attempts"  # a job's payload: the step gets its full retries again
+MAX_PER_SECOND = 1000.0  # more is "at once", which is what giving no rate means
+# What one web or API request schedules: well inside the web server's timeout (10,000 take about
+# 7 s on SQLite with its pauses); the answer says how many are left.
+REQUEST_LIMIT = 10_000
 
 _RESOLVE = (update(Incident).where(Incident.id == bindparam("b_id"), Incident.status == "open")
             .values(status="resolved", resolved_at=bindparam("b_at"), resolved_by=bindparam("b_by")))
@@ -52,9 +56,9 @@ class IncidentFilter:
     up_to_id: int | None = None
 
     def where(self) -> list[Any]:
-        terms: list[Any] = [Incident.status == "open", Instance.status.in_(("running", "incident"))]
+        terms: list[Any] = [Incident.status == "open"]
         if self.process_key:
-            terms.append(Instance.process_key == self.process_key)
+            terms.append(Incident.process_key == self.process_key)
         if self.element_id:
             terms.append(Incident.element_id == self.element_id)
         if self.handler:
@@ -78,13 +82,14 @@ class ScheduledRetries:
 
 
 def _matching(flt: IncidentFilter) -> Any:
+    # One table, read off (status, id): joined with the applications, PostgreSQL — its statistics
+    # behind a sudden burst of incidents — joined them row by row, every batch.
     return (select(Incident.id, Incident.instance_id, Incident.task_id, Incident.element_id)
-            .join(Instance, Instance.id == Incident.instance_id).where(*flt.where()).order_by(Incident.id))
+            .where(*flt.where()).order_by(Incident.id))
 
 
 def count_matching(conn: Connection, flt: IncidentFilter) -> int:
-    query = select(func.count()).select_from(Incident).join(Instance, Instance.id == Incident.instance_id)
-    return int(conn.execute(query.where(*flt.where())).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(Incident).where(*flt.where())).scalar_one())
 
 
 class IncidentRetries:
@@ -96,8 +101,8 @@ class IncidentRetries:
                  limit: int | None = None, batch: int = 200) -> ScheduledRetries:
         """Resolve the matching open incidents, oldest first, and give each step a retry job:
         due now, or the n-th at now + n / ``per_second``."""
-        if per_second is not None and per_second <= 0:
-            raise ValueError("per_second must be positive")
+        if per_second is not None and not 0 < per_second <= MAX_PER_SECOND:  # also refuses nan
+            raise ValueError(f"per_second must be in (0, {MAX_PER_SECOND:g}]")
         start = clock.now()
         done, after = 0, 0
         first: datetime | None = None
@@ -112,7 +117,7 @@ class IncidentRetries:
                 if not rows:
                     break
                 after = rows[-1].id
-                rows = self._still_open(conn, rows)
+                rows = self._still_open(conn, rows, actor)
                 dues = [start + timedelta(seconds=(done + i) / per_second) if per_second else start
                         for i in range(len(rows))]
                 self._write(session, conn, rows, dues, actor)
@@ -123,17 +128,27 @@ class IncidentRetries:
             remaining = count_matching(conn, flt)
         return ScheduledRetries(done, remaining, first, last)
 
-    def _still_open(self, conn: Connection, rows: list[Any]) -> list[Any]:
-        """On PostgreSQL, read again under the instances' row locks (taken in id order, as every
-        step takes one): a supervisor's single retry may have resolved one meanwhile. SQLite's
-        write lock is the whole database's, so what was just read still holds."""
-        if not self.db.is_postgres:
-            return rows
+    def _still_open(self, conn: Connection, rows: list[Any], actor: str) -> list[Any]:
+        """The rows whose incident is still open and whose application can still go on.
+
+        On PostgreSQL they are read again under the applications' row locks (taken in id order,
+        as every step takes one): a supervisor's single retry may have resolved one meanwhile.
+        SQLite's write lock is the whole database's, so what was just read still holds. An open
+        incident of a finished application (closing resolves them since migration 0014, so only a
+        race can leave one) is resolved without a retry: nothing is left to run."""
         instance_ids = sorted({r.instance_id for r in rows})
-        conn.execute(select(Instance.id).where(Instance.id.in_(instance_ids)).order_by(Instance.id).with_for_update())
-        still = set(conn.scalars(select(Incident.id).where(Incident.id.in_([r.id for r in rows]),
-                                                           Incident.status == "open")))
-        return [r for r in rows if r.id in still]
+        statuses = select(Instance.id, Instance.status).where(Instance.id.in_(instance_ids)).order_by(Instance.id)
+        if self.db.is_postgres:
+            statuses = statuses.with_for_update()
+        live = {i for i, status in conn.execute(statuses) if status in ("running", "incident")}
+        if self.db.is_postgres:
+            still = set(conn.scalars(select(Incident.id).where(Incident.id.in_([r.id for r in rows]),
+                                                               Incident.status == "open")))
+            rows = [r for r in rows if r.id in still]
+        finished = [r for r in rows if r.instance_id not in live]
+        if finished:
+            conn.execute(_RESOLVE, [{"b_id": r.id, "b_at": clock.now(), "b_by": actor} for r in finished])
+        return [r for r in rows if r.instance_id in live]
 
     def _write(self, session: Any, conn: Connection, rows: list[Any], dues: list[datetime], actor: str) -> None:
         if not rows:

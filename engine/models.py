@@ -188,14 +188,19 @@ class UnmatchedMessage(Base):
 
 class Incident(Base):
     __tablename__ = "incidents"
+    # Open ones by number: the pages of `medflow incidents` and the batches of a group's retry.
+    __table_args__ = (Index("ix_incidents_open", "status", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    # The instance's, copied: an outage's incidents are grouped and retried by procedure without
+    # joining every application (see migration 0014).
+    process_key: Mapped[str | None] = mapped_column(String(200))
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     handler: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # open | resolved
+    status: Mapped[str] = mapped_column(String(20))  # open | resolved
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))

@@ -66,8 +66,9 @@ def job_dict(job: Job) -> dict[str, Any]:
 
 
 def incident_dict(incident: Incident) -> dict[str, Any]:
-    return {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
-            "handler": incident.handler, "error": incident.error, "attempts": incident.attempts,
+    return {"id": incident.id, "instance_id": incident.instance_id, "process_key": incident.process_key,
+            "element_id": incident.element_id, "handler": incident.handler, "error": incident.error,
+            "attempts": incident.attempts,
             "status": incident.status, "created_at": _iso(incident.created_at),
             "resolved_at": _iso(incident.resolved_at), "resolved_by": incident.resolved_by}
 
@@ -238,7 +239,7 @@ class Queries:
         ``where``: only the open ones of a procedure, step or handler (``status`` is then open)."""
         query = select(Incident).order_by(Incident.id).limit(limit)
         if where is not None:
-            query = query.join(Instance, Instance.id == Incident.instance_id).where(*where.where())
+            query = query.where(*where.where())
         elif status:
             query = query.where(Incident.status == status)
         if after_id is not None:
@@ -249,10 +250,10 @@ class Queries:
     def incident_groups(self, limit: int = 200) -> list[dict[str, Any]]:
         """Open incidents by procedure, step and handler, the largest group first, each with its
         newest error: an outage shows as one large group, retried as one."""
-        query = (select(Instance.process_key, Incident.element_id, Incident.handler, func.count(),
+        query = (select(Incident.process_key, Incident.element_id, Incident.handler, func.count(),
                         func.max(Incident.id), func.min(Incident.created_at), func.max(Incident.created_at))
-                 .join(Instance, Instance.id == Incident.instance_id).where(Incident.status == "open")
-                 .group_by(Instance.process_key, Incident.element_id, Incident.handler)
+                 .where(Incident.status == "open")
+                 .group_by(Incident.process_key, Incident.element_id, Incident.handler)
                  .order_by(func.count().desc(), func.max(Incident.id).desc()).limit(limit))
         with self.db.read() as session:
             conn = session.connection()

@@ -76,3 +76,36 @@ def test_0009_moves_the_renewal_watcher_out_of_the_details_and_back(medflow) -> 
         rows = {r.number: (r.renewal_watcher, r.details) for r in session.scalars(select(IssuedCertificate))}
     assert rows == {"ЭМК-1": ("ПР-2026-000009", {"Категория работ": "Медицинская"}),
                     "ЭМК-2": (None, {"Категория работ": "Медицинская"})}
+
+
+def test_0014_names_each_incidents_procedure_and_closes_those_of_finished_applications(medflow) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, select
+
+    from engine.db import MIGRATIONS_DIR
+    from engine.models import Incident
+
+    running = medflow.runtime.start("review_loop", {"applicant_name": "А"})
+    cancelled = medflow.runtime.start("review_loop", {"applicant_name": "Б"})
+    medflow.runtime.cancel(cancelled["id"], "supervisor1", "дубликат")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with medflow.db.write_engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+        # As the engine before 0014 left them: no procedure, and open after the cancel.
+        columns = ("instance_id", "task_id", "element_id", "error", "attempts", "status", "created_at")
+        rows = [(running["id"], "t1", "review", "сбой", 3, "open", datetime(2026, 3, 1, tzinfo=UTC)),
+                (cancelled["id"], "t2", "review", "сбой", 3, "open", datetime(2026, 3, 1, tzinfo=UTC))]
+        old = Incident.__table__
+        connection.execute(insert(old).values([dict(zip(columns, r, strict=True)) for r in rows]))
+        command.upgrade(config, "head")
+        connection.commit()
+    with medflow.db.read() as session:
+        found = {i.instance_id: (i.process_key, i.status, i.resolved_by) for i in session.scalars(select(Incident))}
+    assert found == {running["id"]: ("review_loop", "open", None),
+                     cancelled["id"]: ("review_loop", "resolved", "medflow migrate (0014)")}
+    assert medflow.queries.open_incident_count() == 1

@@ -13,12 +13,10 @@ from typing import Any
 from flask import jsonify, request
 
 from engine.errors import NotFound, ValidationFailed
-from engine.incident_retries import IncidentFilter
+from engine.incident_retries import MAX_PER_SECOND, REQUEST_LIMIT, IncidentFilter
 from webui.api import _ID, _int_arg, api, json_body, require
 from webui.display import medflow
 
-MAX_RATE = 1000.0  # steps per second: more is "at once", which is what leaving it out means
-MAX_PER_REQUEST = 10_000  # keeps a request well inside gunicorn's timeout; the answer says what is left
 _FILTERS = ("process_key", "element_id", "handler")
 
 
@@ -50,8 +48,8 @@ def _rate(source: Mapping[str, Any]) -> float | None:
     value = source.get("per_second")
     if value is None:
         return None
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= MAX_RATE:
-        raise _invalid("per_second", f"число шагов в секунду: больше 0 и не больше {MAX_RATE:g}", "range")
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= MAX_PER_SECOND:
+        raise _invalid("per_second", f"число шагов в секунду: больше 0 и не больше {MAX_PER_SECOND:g}", "range")
     return float(value)
 
 
@@ -92,5 +90,5 @@ def retry_incidents():  # type: ignore[no-untyped-def]
     where = IncidentFilter(**{name: _text(body, name) for name in _FILTERS},
                            up_to_id=_whole(body, "up_to_id", 1, 2**62))
     per_second = _rate(body)
-    limit = _whole(body, "limit", 1, MAX_PER_REQUEST) or MAX_PER_REQUEST
+    limit = _whole(body, "limit", 1, REQUEST_LIMIT) or REQUEST_LIMIT
     return jsonify(medflow().runtime.retry_incidents(where, who.username, per_second, limit).as_dict())

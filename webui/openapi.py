@@ -93,8 +93,8 @@ SCHEMAS: dict[str, Any] = {
         "element_id": {"type": NULL_S}, "old": {"type": NULL_S}, "new": {"type": NULL_S},
         "details": {"type": ["object", "null"]}}},
     "Incident": {"type": "object", "required": ["id", "instance_id", "element_id", "status"], "properties": {
-        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "element_id": {"type": S},
-        "handler": {"type": NULL_S}, "error": {"type": S}, "attempts": {"type": "integer"},
+        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "process_key": {"type": NULL_S},
+        "element_id": {"type": S}, "handler": {"type": NULL_S}, "error": {"type": S}, "attempts": {"type": "integer"},
         "status": {"enum": ["open", "resolved"]}, "created_at": {"type": NULL_S}, "resolved_at": {"type": NULL_S},
         "resolved_by": {"type": NULL_S}}},
     "IncidentGroup": {"type": "object", "required": ["process_key", "element_id", "count", "last_id"], "properties": {
