@@ -26,6 +26,7 @@ PAGES = {
     "/modeler/forms": (REDIRECT, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK),
     "/monitor/": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/dashboard": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/monitor/incidents": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/instances/{other}": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/account": (REDIRECT, OK, OK, OK, OK, OK),
 }

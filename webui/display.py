@@ -26,6 +26,7 @@ ACTION_NAMES = {
     "retry_scheduled": "Шаг будет повторён", "incident_opened": "Инцидент", "incident_retried": "Инцидент: повтор",
     "instance_cancelled": "Заявление отменено", "instance_completed": "Заявление завершено",
     "element_completed": "Шаг выполнен", "error_caught": "Обработана ошибка",
+    "incident_retry_scheduled": "Повтор по инциденту запланирован",
 }  # fmt: skip
 
 
@@ -56,6 +57,14 @@ def local_datetime(value: Any) -> str:
     if parsed.tzinfo is None:
         return parsed.strftime("%d.%m.%Y %H:%M")
     return parsed.astimezone(zone()).strftime("%d.%m.%Y %H:%M")
+
+
+def local_time(value: Any, pattern: str = "%H:%M:%S") -> str:
+    """To the second, for what is seconds apart (retries spread at a rate): ``12:00:05``."""
+    parsed = as_datetime(value)
+    if parsed is None:
+        return "—"
+    return (parsed.astimezone(zone()) if parsed.tzinfo else parsed).strftime(pattern)
 
 
 def last_day(value: Any) -> date | None:

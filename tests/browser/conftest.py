@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,18 +33,27 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[tuple[Web, str]]:
-    web = make_web(tmp_path_factory.mktemp("live"))
+@contextmanager
+def serving(web: Web) -> Iterator[str]:
+    """``web`` on a free local port until the block ends: its base URL."""
     web.app.config["TESTING"] = False  # real error pages, as a person would see them
     port = _free_port()
     server = make_server("127.0.0.1", port, web.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield web, f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[tuple[Web, str]]:
+    web = make_web(tmp_path_factory.mktemp("live"))
+    try:
+        with serving(web) as base:
+            yield web, base
+    finally:
         web.medflow.db.dispose()
 
 
