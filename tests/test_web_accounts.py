@@ -78,10 +78,11 @@ def test_login_page_logs_in_and_redirects_by_role(web) -> None:
 
 
 def test_login_redirects_only_to_local_next(web) -> None:
-    client = web.client()
-    response = client.post("/login?next=https://evil.example/", data={
-        "username": "ivanova", "password": "demo12345", "csrf_token": _csrf(client)})
-    assert response.headers["Location"] == "/"
+    for target in ("https://evil.example/", "/\\evil.example/"):
+        client = web.client()
+        response = client.post(f"/login?next={target}", data={
+            "username": "ivanova", "password": "demo12345", "csrf_token": _csrf(client)})
+        assert response.headers["Location"] == "/"
 
 
 def test_post_without_csrf_token_is_refused(web) -> None:

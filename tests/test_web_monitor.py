@@ -110,7 +110,8 @@ def test_incident_retry(web) -> None:
         [incident] = web.medflow.queries.incidents()
         client = web.login("supervisor")
         assert "реестр недоступен" in client.get("/monitor/").get_data(as_text=True)
-        client.post_form(f"/monitor/incidents/{incident['id']}/retry")
+        done = client.post_form(f"/monitor/incidents/{incident['id']}/retry", {"back": "https://evil.example/"})
+        assert done.headers["Location"] == f"/monitor/instances/{started['id']}"  # not the other site
         assert web.medflow.queries.instance(started["id"], with_data=False)["status"] == "completed"
         again = client.post_form(f"/monitor/incidents/{incident['id']}/retry", follow_redirects=True)
         assert "уже закрыт" in again.get_data(as_text=True)

@@ -79,6 +79,16 @@ def test_claim_conflict_and_hand_over(web) -> None:
     assert web.medflow.queries.task(task_id)["assignee"] is None
 
 
+@pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"])
+def test_going_back_after_an_action_stays_on_this_site(web, back) -> None:
+    _, task_id = submitted(web)
+    client = web.login("operator1")
+    response = client.post_form(f"/worklist/tasks/{task_id}/claim", {"back": back})
+    assert response.headers["Location"] == f"/worklist/tasks/{task_id}"
+    response = client.post_form(f"/worklist/tasks/{task_id}/unclaim", {"back": "/worklist/?view=mine"})
+    assert response.headers["Location"] == "/worklist/?view=mine"
+
+
 def test_complete_with_validation_then_conflict_is_explained(web) -> None:
     key, task_id = submitted(web)
     client = web.login("operator1")

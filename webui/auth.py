@@ -90,9 +90,11 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorate
 
 
-def _safe_next(target: str | None) -> str | None:
-    # Only local paths: an open redirect after login would be a phishing tool.
-    if not target:
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: an open redirect (after login, or after
+    a form that says where to go back to) would be a phishing tool. Browsers read a backslash as
+    a slash, so ``/\\evil.example`` is another host too."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -121,7 +123,7 @@ def login():  # type: ignore[no-untyped-def]
             login_user(WebUser(info))
             session.permanent = True
             session["last_seen"] = time.time()
-            return redirect(_safe_next(request.args.get("next")) or home_url(info))
+            return redirect(safe_next(request.args.get("next")) or home_url(info))
     return render_template("login.html", error=error, username=username), 401 if error else 200
 
 

@@ -16,7 +16,7 @@ from engine.accounts import AccountInfo
 from engine.errors import EngineError, NotFound, ValidationFailed
 from webui import applications as apps
 from webui import task_forms
-from webui.auth import account, roles_required
+from webui.auth import account, roles_required, safe_next
 from webui.catalogue import BY_KEY
 from webui.display import last_day, medflow
 
@@ -132,7 +132,7 @@ def _act(task_id: str, action: str) -> Any:
                 flash(f"Задача передана: {target}.", "success")
     except EngineError as exc:
         flash(exc.message, "error")
-    return redirect(request.form.get("back") or url_for("worklist.task", task_id=task_id))
+    return redirect(safe_next(request.form.get("back")) or url_for("worklist.task", task_id=task_id))
 
 
 @worklist.post("/tasks/<task_id>/claim")
