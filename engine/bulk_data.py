@@ -13,8 +13,8 @@ with plain SQL. A clone is an independent, runnable instance:
   spread instead of forming one block.
 
 Clones share the template's task data (applicant, documents): the applicant differs per template,
-not per clone. Rows of handler tables keyed by instance (e.g. ``applications``) are copied when
-named in ``extra_tables``.
+not per clone. Rows of other tables keyed by instance (e.g. ``applications``, ``incidents``) are
+copied when named in ``extra_tables``, with the clone's task ids.
 
 >>> plan = plan_counts(DEFAULT_SHAPES, 100_000, random.Random(1))                # doctest: +SKIP
 >>> cloner = Cloner(medflow.db); cloner.clone(template_id, 999, rng)             # doctest: +SKIP
@@ -306,6 +306,8 @@ class Cloner:
                 for r in template.extra[table.name]:
                     row = {k: _shift(v, c.delta) for k, v in r.items() if k != "id"}
                     row.update(instance_id=c.instance_id)
+                    if row.get("task_id"):  # e.g. an incident's task: the clone's own, as in its state
+                        row["task_id"] = c.uuid(row["task_id"], rng)
                     if "business_key" in row:
                         row["business_key"] = c.business_key
                     rows.append(row)

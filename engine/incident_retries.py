@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine import clock
@@ -36,15 +36,20 @@ MAX_PER_SECOND = 1000.0  # more is "at once", which is what giving no rate means
 # 7 s on SQLite with its pauses); the answer says how many are left.
 REQUEST_LIMIT = 10_000
 
-_RESOLVE = (update(Incident).where(Incident.id == bindparam("b_id"), Incident.status == "open")
+# By id alone, and the rows' status read under their locks in Python: with a status term, PostgreSQL
+# whose statistics lag a burst of incidents walked every open incident (or application with one)
+# instead of the primary key, a cost that grew with the outage.
+_INCIDENT_STATUS = select(Incident.id, Incident.status).where(Incident.id.in_(bindparam("b_ids", expanding=True)))
+_RESOLVE = (update(Incident).where(Incident.id.in_(bindparam("b_ids", expanding=True)))
             .values(status="resolved", resolved_at=bindparam("b_at"), resolved_by=bindparam("b_by")))
 _INSERT_JOB = insert(Job)
 _EARLIER_DUE = (update(Instance).where(Instance.id == bindparam("b_instance")).values(next_due_at=case(
     (and_(Instance.next_due_at.is_not(None), Instance.next_due_at <= bindparam("b_due")), Instance.next_due_at),
     else_=bindparam("b_due"))))
-_OTHER_OPEN = exists().where(Incident.instance_id == Instance.id, Incident.status == "open")
-_RUNNING_AGAIN = (update(Instance).where(Instance.id.in_(bindparam("b_instances", expanding=True)),
-                                         Instance.status == "incident", ~_OTHER_OPEN).values(status="running"))
+_INCIDENTS_OF = (select(Incident.instance_id, Incident.status)
+                 .where(Incident.instance_id.in_(bindparam("b_instances", expanding=True))))
+_RUNNING_AGAIN = (update(Instance).where(Instance.id.in_(bindparam("b_instances", expanding=True)))
+                  .values(status="running"))
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,15 @@ class ScheduledRetries:
         return {"scheduled": self.scheduled, "remaining": self.remaining,
                 "first_due_at": self.first_due_at.isoformat() if self.first_due_at else None,
                 "last_due_at": self.last_due_at.isoformat() if self.last_due_at else None}
+
+
+@dataclass(frozen=True)
+class _Retry:
+    incident_id: int
+    instance_id: int
+    task_id: str
+    element_id: str
+    instance_status: str  # read under the application's lock
 
 
 def _matching(flt: IncidentFilter) -> Any:
@@ -117,10 +131,10 @@ class IncidentRetries:
                 if not rows:
                     break
                 after = rows[-1].id
-                rows = self._still_open(conn, rows, actor)
+                rows = self._resolve(conn, rows, actor)
                 dues = [start + timedelta(seconds=(done + i) / per_second) if per_second else start
                         for i in range(len(rows))]
-                self._write(session, conn, rows, dues, actor)
+                self._retry(session, conn, rows, dues, actor)
             if rows:
                 first, last = first or dues[0], dues[-1]
                 done += len(rows)
@@ -128,42 +142,46 @@ class IncidentRetries:
             remaining = count_matching(conn, flt)
         return ScheduledRetries(done, remaining, first, last)
 
-    def _still_open(self, conn: Connection, rows: list[Any], actor: str) -> list[Any]:
-        """The rows whose incident is still open and whose application can still go on.
+    def _resolve(self, conn: Connection, rows: list[Any], actor: str) -> list[_Retry]:
+        """Resolve the batch's incidents; the rows to retry: those this transaction resolved, of
+        applications that can still go on.
 
-        On PostgreSQL they are read again under the applications' row locks (taken in id order,
-        as every step takes one): a supervisor's single retry may have resolved one meanwhile.
-        SQLite's write lock is the whole database's, so what was just read still holds. An open
-        incident of a finished application (closing resolves them since migration 0014, so only a
-        race can leave one) is resolved without a retry: nothing is left to run."""
-        instance_ids = sorted({r.instance_id for r in rows})
-        statuses = select(Instance.id, Instance.status).where(Instance.id.in_(instance_ids)).order_by(Instance.id)
+        The applications are locked first, in id order as every step locks one, so that nobody
+        changes them between here and the commit (PostgreSQL; SQLite's write lock is the whole
+        database's). An incident of a finished application (closing resolves them since
+        migration 0014, so only a race can leave one) is resolved without a retry."""
+        statuses = (select(Instance.id, Instance.status).where(Instance.id.in_(sorted({r.instance_id for r in rows})))
+                    .order_by(Instance.id))
         if self.db.is_postgres:
             statuses = statuses.with_for_update()
-        live = {i for i, status in conn.execute(statuses) if status in ("running", "incident")}
-        if self.db.is_postgres:
-            still = set(conn.scalars(select(Incident.id).where(Incident.id.in_([r.id for r in rows]),
-                                                               Incident.status == "open")))
-            rows = [r for r in rows if r.id in still]
-        finished = [r for r in rows if r.instance_id not in live]
-        if finished:
-            conn.execute(_RESOLVE, [{"b_id": r.id, "b_at": clock.now(), "b_by": actor} for r in finished])
-        return [r for r in rows if r.instance_id in live]
+        status = dict(conn.execute(statuses).all())
+        # Read again under the locks: a supervisor's single retry may have resolved one meanwhile
+        # (it locks the application first too, so it has committed or not started).
+        mine = _INCIDENT_STATUS.with_for_update() if self.db.is_postgres else _INCIDENT_STATUS
+        still = [i for i, s in conn.execute(mine, {"b_ids": [r.id for r in rows]}) if s == "open"]
+        if still:
+            conn.execute(_RESOLVE, {"b_ids": still, "b_at": clock.now(), "b_by": actor})
+        resolved = set(still)
+        return [_Retry(r.id, r.instance_id, r.task_id, r.element_id, status[r.instance_id]) for r in rows
+                if r.id in resolved and status.get(r.instance_id) in ("running", "incident")]
 
-    def _write(self, session: Any, conn: Connection, rows: list[Any], dues: list[datetime], actor: str) -> None:
+    def _retry(self, session: Any, conn: Connection, rows: list[_Retry], dues: list[datetime], actor: str) -> None:
         if not rows:
             return
         now = clock.now()
-        conn.execute(_RESOLVE, [{"b_id": r.id, "b_at": now, "b_by": actor} for r in rows])
         conn.execute(_INSERT_JOB, [
             {"instance_id": r.instance_id, "kind": "retry", "task_id": r.task_id, "element_id": r.element_id,
              "due_at": due, "status": "waiting", "attempts": 0, "created_at": now,
-             "payload": {RESET_ATTEMPTS: True, "incident_id": r.id}}
+             "payload": {RESET_ATTEMPTS: True, "incident_id": r.incident_id}}
             for r, due in zip(rows, dues, strict=True)])
         earliest: dict[int, datetime] = {}
         for r, due in zip(rows, dues, strict=True):
             earliest.setdefault(r.instance_id, due)  # rows are oldest first, dues ascending
             self.store.audit(session, r.instance_id, actor, "incident_retry_scheduled", r.element_id, None,
-                             due.isoformat(), {"incident_id": r.id})
+                             due.isoformat(), {"incident_id": r.incident_id})
         conn.execute(_EARLIER_DUE, [{"b_instance": i, "b_due": due} for i, due in earliest.items()])
-        conn.execute(_RUNNING_AGAIN, {"b_instances": list(earliest)})
+        held = {r.instance_id for r in rows if r.instance_status == "incident"}
+        if held:  # back to running unless another of its incidents is still open
+            others = {i for i, s in conn.execute(_INCIDENTS_OF, {"b_instances": sorted(held)}) if s == "open"}
+            if held - others:
+                conn.execute(_RUNNING_AGAIN, {"b_instances": sorted(held - others)})

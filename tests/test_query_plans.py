@@ -23,7 +23,7 @@ pytestmark = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 GROWING = ("user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications",
-           "notification_outbox", "documents")
+           "notification_outbox", "documents", "incidents")
 
 
 def _selects(medflow: MedFlow, call: Callable[[], Any]) -> list[tuple[str, Any]]:
@@ -236,3 +236,35 @@ def test_an_applicants_tasks_are_read_by_their_applications(medflow, status):
         reads = _reads(medflow, lambda after=after: medflow.queries.tasks(groups=["applicants"], started_by="petrov",
                                                               status=status, limit=50, after=after), "user_tasks")
         assert reads and all("instance_id" in r for r in reads), (after, reads)
+
+
+def test_an_outages_incidents_grouped_paged_and_retried_as_one(medflow, sim_clock, monkeypatch):
+    """After an outage: the groups, a group's pages and its retry in batches read incidents off
+    (status, id) and the applications by key, never every incident or application ever."""
+    from datetime import timedelta
+
+    from engine.incident_retries import IncidentFilter
+    from engine.worker import Worker
+    from tests import engine_test_handlers
+
+    for key in ("a", "b"):
+        monkeypatch.setitem(engine_test_handlers.FLAKY_FAILURES, key, 3)  # the first try and both retries
+        medflow.runtime.start("flaky_call", {"key": key})
+    for seconds in (11, 61):
+        sim_clock.advance(timedelta(seconds=seconds))
+        Worker(medflow, "w1").tick()
+    group = IncidentFilter(process_key="flaky_call", element_id="call", handler="test_flaky")
+    assert medflow.queries.open_incident_count(group) == 2
+    # The groups count the open incidents (open work, as a metrics scrape does), then sort the
+    # groups; each group's newest error is read by its id.
+    if medflow.db.is_postgres:
+        reads = [n for plan in postgres_plans(medflow, medflow.queries.incident_groups) for n in _nodes(plan)
+                 if n.get("Relation Name") == "incidents"]
+        assert reads and all(n.get("Index Cond", "").startswith(("((status)", "(id = ")) for n in reads), reads
+    else:
+        reads = [step for plan in plans(medflow, medflow.queries.incident_groups) for _, step in plan
+                 if step.startswith(("SCAN", "SEARCH"))]
+        assert reads and all("ix_incidents_open (status=?" in step or "(rowid=?)" in step for step in reads), reads
+    assert_indexed(medflow, lambda: medflow.queries.incidents(limit=50, where=group, after_id=1))
+    assert_indexed(medflow, lambda: medflow.runtime.retry_incidents(group, "s", per_second=5))
+    assert medflow.queries.open_incident_count() == 0
