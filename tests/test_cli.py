@@ -125,12 +125,10 @@ def test_medflow_test_runs_scenarios_and_fails_on_a_broken_one(tmp_path):
     assert "✗" in bad.stdout and "0 пройдено, 1 не пройдено" in bad.stdout
 
 
-def test_incidents_come_a_page_at_a_time_and_retry(tmp_path, monkeypatch):
-    """A registry outage opens thousands of incidents: the list pages by number."""
-    from click.testing import CliRunner
-
+@pytest.fixture
+def outage(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The CLI's engine with three real incidents: registry calls that failed with no retries left."""
     from engine.cli.common import State
-    from engine.cli.main import cli
     from engine.definitions import collect_files
     from tests import engine_test_handlers
 
@@ -143,6 +141,17 @@ def test_incidents_come_a_page_at_a_time_and_retry(tmp_path, monkeypatch):
     for i in range(3):  # each fails once with no retries left: an incident at once
         monkeypatch.setitem(engine_test_handlers.FLAKY_FAILURES, f"out{i}", 1)
         state.medflow.runtime.start("flaky_call", {"key": f"out{i}"})
+    yield state
+    state.medflow.db.dispose()
+
+
+def test_incidents_come_a_page_at_a_time_and_retry(outage):
+    """A registry outage opens thousands of incidents: the list pages by number."""
+    from click.testing import CliRunner
+
+    from engine.cli.main import cli
+
+    state = outage
     runner = CliRunner()
     listed = json.loads(runner.invoke(cli, ["incidents", "--json"], obj=state).output)
     assert [i["element_id"] for i in listed] == ["call"] * 3
@@ -154,27 +163,15 @@ def test_incidents_come_a_page_at_a_time_and_retry(tmp_path, monkeypatch):
     assert retried.exit_code == 0 and "completed" in retried.output, retried.output
     assert len(json.loads(runner.invoke(cli, ["incidents", "--json"], obj=state).output)) == 2
     assert runner.invoke(cli, ["incidents", "--limit", "0"], obj=state).exit_code == 2
-    state.medflow.db.dispose()
 
 
-def test_incidents_of_an_outage_are_counted_grouped_and_retried_as_one(tmp_path, monkeypatch):
+def test_incidents_of_an_outage_are_counted_grouped_and_retried_as_one(outage):
     from click.testing import CliRunner
 
-    from engine.cli.common import State
     from engine.cli.main import cli
-    from engine.definitions import collect_files
     from engine.worker import Worker
-    from tests import engine_test_handlers
 
-    for name, value in {"MEDFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "MEDFLOW_CLOCK": "simulated",
-                        "MEDFLOW_PATHS_FORMS": str(TESTS / "forms"), "MEDFLOW_RETRY_DELAYS": "[]",
-                        "MEDFLOW_HANDLERS_MODULES": "[handlers, tests.engine_test_handlers]"}.items():
-        monkeypatch.setenv(name, value)
-    state = State()
-    state.medflow.definitions.deploy(collect_files([DIAGRAMS]))
-    for i in range(3):
-        monkeypatch.setitem(engine_test_handlers.FLAKY_FAILURES, f"out{i}", 1)
-        state.medflow.runtime.start("flaky_call", {"key": f"out{i}"})
+    state = outage
     runner = CliRunner()
     groups = runner.invoke(cli, ["incidents", "groups"], obj=state).output
     assert "3  flaky_call / call / test_flaky" in groups and "реестр не отвечает" in groups
@@ -189,4 +186,3 @@ def test_incidents_of_an_outage_are_counted_grouped_and_retried_as_one(tmp_path,
     state.medflow.clock.advance(timedelta(seconds=2))
     assert Worker(state.medflow, "w1").tick().fired == 3
     assert {i["status"] for i in state.medflow.queries.instances(process_key="flaky_call")} == {"completed"}
-    state.medflow.db.dispose()
