@@ -196,9 +196,9 @@ class InstanceStore:
                 self.audit(session, row.id, "engine", "retry_scheduled", failure.element_id, None,
                            failure.retry_at.isoformat(), {"error": failure.error, "attempt": failure.attempts})
             else:
-                session.add(Incident(instance_id=row.id, process_key=row.process_key, task_id=failure.task_id,
-                                     element_id=failure.element_id, handler=failure.handler, error=failure.error,
-                                     attempts=failure.attempts, status="open", created_at=now))
+                session.add(Incident(instance_id=row.id, process_key=row.process_key, business_key=row.business_key,
+                                     task_id=failure.task_id, element_id=failure.element_id, handler=failure.handler,
+                                     error=failure.error, attempts=failure.attempts, status="open", created_at=now))
                 self.audit(session, row.id, "engine", "incident_opened", failure.element_id, None,
                            failure.error, {"attempts": failure.attempts})
             row.last_error = failure.error

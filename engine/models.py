@@ -192,9 +192,10 @@ class Incident(Base):
     __table_args__ = (Index("ix_incidents_open", "status", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
-    # The instance's, copied: an outage's incidents are grouped and retried by procedure without
-    # joining every application (see migration 0014).
+    # The instance's, copied: an outage's incidents are grouped and retried by procedure, and
+    # listed with their application's number, without joining every application (migration 0014).
     process_key: Mapped[str | None] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     handler: Mapped[str | None] = mapped_column(String(200))

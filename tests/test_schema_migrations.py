@@ -105,7 +105,8 @@ def test_0014_names_each_incidents_procedure_and_closes_those_of_finished_applic
         command.upgrade(config, "head")
         connection.commit()
     with medflow.db.read() as session:
-        found = {i.instance_id: (i.process_key, i.status, i.resolved_by) for i in session.scalars(select(Incident))}
-    assert found == {running["id"]: ("review_loop", "open", None),
-                     cancelled["id"]: ("review_loop", "resolved", "medflow migrate (0014)")}
+        found = {i.instance_id: (i.process_key, i.business_key, i.status, i.resolved_by)
+                 for i in session.scalars(select(Incident))}
+    assert found == {running["id"]: ("review_loop", running["business_key"], "open", None),
+                     cancelled["id"]: ("review_loop", cancelled["business_key"], "resolved", "medflow migrate (0014)")}
     assert medflow.queries.open_incident_count() == 1

@@ -34,6 +34,8 @@ def test_a_supervisor_sees_the_outage_as_a_group_and_retries_it_at_a_rate(web) -
         ("flaky_call", "call", 3), ("flaky_policy", "call_once", 1)]
     listed = client.get("/api/v1/incidents?process_key=flaky_call&limit=2", headers=supervisor).json
     assert [(i["process_key"], i["element_id"]) for i in listed] == [("flaky_call", "call")] * 2
+    assert [i["business_key"] for i in listed] == [
+        web.medflow.queries.instance(i["instance_id"])["business_key"] for i in listed]
     rest = client.get(f"/api/v1/incidents?process_key=flaky_call&after_id={listed[-1]['id']}", headers=supervisor).json
     assert len(rest) == 1
 

@@ -93,7 +93,8 @@ SCHEMAS: dict[str, Any] = {
         "element_id": {"type": NULL_S}, "old": {"type": NULL_S}, "new": {"type": NULL_S},
         "details": {"type": ["object", "null"]}}},
     "Incident": {"type": "object", "required": ["id", "instance_id", "element_id", "status"], "properties": {
-        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "process_key": {"type": NULL_S},
+        "id": {"type": "integer"}, "instance_id": {"type": "integer"}, "business_key": {"type": NULL_S},
+        "process_key": {"type": NULL_S},
         "element_id": {"type": S}, "handler": {"type": NULL_S}, "error": {"type": S}, "attempts": {"type": "integer"},
         "status": {"enum": ["open", "resolved"]}, "created_at": {"type": NULL_S}, "resolved_at": {"type": NULL_S},
         "resolved_by": {"type": NULL_S}}},

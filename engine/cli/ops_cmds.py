@@ -25,7 +25,7 @@ def register(cli: click.Group) -> None:
             rows = ctx.find_object(State).medflow.queries.incidents(limit=limit, after_id=after)
 
             def human(rs: list[dict]) -> str:
-                lines = [f"#{i['id']} заявление {i['instance_id']} {i['element_id']} попыток {i['attempts']}: {i['error']}"
+                lines = [f"#{i['id']} заявление {i['business_key'] or i['instance_id']} {i['element_id']} попыток {i['attempts']}: {i['error']}"
                          for i in rs]
                 if len(rs) == limit:
                     lines.append(f"… показаны {limit}; следующие: --after {rs[-1]['id']}")

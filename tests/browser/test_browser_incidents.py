@@ -58,7 +58,7 @@ def test_a_supervisor_retries_a_whole_group_at_a_rate(browser, outage) -> None: 
     group.get_by_role("link", name="показать").click()
     page.wait_for_selector("#group-incidents")
     applications = page.locator("#group-incidents a[href^='/monitor/instances/']")
-    assert applications.all_inner_texts() == [f"заявление {i}" for i in ids]
+    assert applications.all_inner_texts() == [web.medflow.queries.instance(i)["business_key"] for i in ids]
     group.get_by_label("не чаще").fill("5")
     group.get_by_role("button", name="Повторить все (3)").click()
 
