@@ -173,6 +173,8 @@ def test_incidents_of_an_outage_are_counted_grouped_and_retried_as_one(outage):
 
     state = outage
     runner = CliRunner()
+    assert len(json.loads(runner.invoke(cli, ["incidents", "--process", "flaky_call", "--json"], obj=state).output)) == 3
+    assert runner.invoke(cli, ["incidents", "--element", "elsewhere"], obj=state).output.strip() == "Открытых инцидентов нет."
     groups = runner.invoke(cli, ["incidents", "groups"], obj=state).output
     assert "3  flaky_call / call / test_flaky" in groups and "реестр не отвечает" in groups
     dry = runner.invoke(cli, ["incidents", "retry-all", "--handler", "test_flaky", "--dry-run"], obj=state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,21 +13,35 @@ from engine.clock import parse_advance, simple_delta
 from engine.incident_retries import IncidentFilter
 
 
+def _step_options(command: Any) -> Any:
+    """--process / --element / --handler: one step's incidents (an outage's group)."""
+    for option in reversed((
+        click.option("--process", "process_key", help="Только этой процедуры (ключ процесса)."),
+        click.option("--element", "element_id", help="Только этого шага (id элемента диаграммы)."),
+        click.option("--handler", help="Только этого обработчика."),
+    )):
+        command = option(command)
+    return command
+
+
 def register(cli: click.Group) -> None:
     @cli.group(invoke_without_command=True)
     @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Сколько показать.")
     @click.option("--after", default=None, type=click.IntRange(0), help="Начать после этого номера инцидента.")
+    @_step_options
     @json_option
     @click.pass_context
-    def incidents(ctx: click.Context, limit: int, after: int | None, as_json: bool) -> None:
+    def incidents(ctx: click.Context, limit: int, after: int | None, process_key: str | None,
+                  element_id: str | None, handler: str | None, as_json: bool) -> None:
         """Открытые инциденты: шаги, которые не удалось выполнить (по номеру, страницами:
         при сбое реестра их тысячи)."""
         if ctx.invoked_subcommand is None:
-            rows = ctx.find_object(State).medflow.queries.incidents(limit=limit, after_id=after)
+            rows = ctx.find_object(State).medflow.queries.incidents(
+                limit=limit, after_id=after, where=IncidentFilter(process_key, element_id, handler))
 
             def human(rs: list[dict]) -> str:
-                lines = [f"#{i['id']} заявление {i['business_key'] or i['instance_id']} {i['element_id']} попыток {i['attempts']}: {i['error']}"
-                         for i in rs]
+                lines = [f"#{i['id']} заявление {i['business_key'] or i['instance_id']} {i['element_id']} "
+                         f"попыток {i['attempts']}: {i['error']}" for i in rs]
                 if len(rs) == limit:
                     lines.append(f"… показаны {limit}; следующие: --after {rs[-1]['id']}")
                 return "\n".join(lines) or "Открытых инцидентов нет."
@@ -57,9 +72,7 @@ def register(cli: click.Group) -> None:
         emit(rows, as_json, human)
 
     @incidents.command("retry-all")
-    @click.option("--process", "process_key", help="Только этой процедуры (ключ процесса).")
-    @click.option("--element", "element_id", help="Только этого шага (id элемента диаграммы).")
-    @click.option("--handler", help="Только этого обработчика.")
+    @_step_options
     @click.option("--up-to", "up_to_id", type=click.IntRange(1), help="Только с номером не больше этого (те, что вы видели).")
     @click.option("--per-second", type=click.FloatRange(0, 1000, min_open=True),
                   help="Не чаще стольких шагов в секунду (без него — все сразу).")
