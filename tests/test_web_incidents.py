@@ -113,6 +113,8 @@ def test_retry_all_hands_the_group_to_the_worker_at_a_rate(web, monkeypatch) -> 
         assert instance["incidents"][0]["resolved_by"] == "supervisor"
     history = supervisor.get(f"/monitor/instances/{ids[2]}").get_data(as_text=True)
     assert "Повтор по инциденту запланирован" in history and "incident_retry_scheduled" not in history
+    # Its due time as people read it (the third of three at 2 per second), not as stored.
+    assert re.search(r"<td>— → \d\d\.\d\d\.2026 12:00:07</td>", history) and "T09:00:07" not in history
 
     web.medflow.clock.advance(timedelta(seconds=2))
     assert Worker(web.medflow, "w1").tick().fired == 3  # the registry is back: all three complete

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +66,18 @@ def local_time(value: Any, pattern: str = "%H:%M:%S") -> str:
     if parsed is None:
         return "—"
     return (parsed.astimezone(zone()) if parsed.tzinfo else parsed).strftime(pattern)
+
+
+# An aware ISO time as the engine writes it into audit events (a retry's due time, a timer's).
+_AUDIT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def audit_value(value: Any) -> Any:
+    """An audit event's old or new value for a person: a time in Moscow time, to the second (a
+    retry's due time), anything else as it is."""
+    if isinstance(value, str) and _AUDIT_TIME.fullmatch(value):
+        return local_time(value, "%d.%m.%Y %H:%M:%S")
+    return value
 
 
 def last_day(value: Any) -> date | None:
@@ -136,6 +149,7 @@ def file_size(size: int | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_datetime, "dt")
+    app.add_template_filter(audit_value, "audit")
     app.add_template_filter(local_date, "day")
     app.add_template_filter(file_size, "filesize")
     app.add_template_global(sla_badge, "sla_badge")
