@@ -67,9 +67,8 @@ def job_dict(job: Job) -> dict[str, Any]:
 
 def incident_dict(incident: Incident) -> dict[str, Any]:
     return {"id": incident.id, "instance_id": incident.instance_id, "business_key": incident.business_key,
-            "process_key": incident.process_key,
-            "element_id": incident.element_id, "handler": incident.handler, "error": incident.error,
-            "attempts": incident.attempts,
+            "process_key": incident.process_key, "element_id": incident.element_id, "handler": incident.handler,
+            "error": incident.error, "attempts": incident.attempts,
             "status": incident.status, "created_at": _iso(incident.created_at),
             "resolved_at": _iso(incident.resolved_at), "resolved_by": incident.resolved_by}
 

@@ -1,6 +1,8 @@
-"""Incidents name their procedure and application and are read open-first by number: retrying the incidents of an
-outage read them joined with every application, and PostgreSQL, its statistics not yet caught up
-with a burst of incidents, joined them row by row (2,000 incidents: 1.2 s a batch)
+"""Incidents name their procedure and application, and are read open-first by number
+
+Retrying the incidents of an outage read them joined with every application, and PostgreSQL,
+its statistics not yet caught up with a burst of incidents, joined them row by row (2,000
+incidents: 1.2 s a batch). Lists showed the application's row id instead of its number.
 
 Also resolves the open incidents of finished or cancelled applications: nothing is left to retry,
 and they stayed open in every count (closing an application now resolves them).
@@ -22,12 +24,10 @@ branch_labels = None
 depends_on = None
 
 _incidents = sa.table("incidents", sa.column("instance_id", sa.BigInteger), sa.column("process_key", sa.String),
-                      sa.column("business_key", sa.String),
-                      sa.column("status", sa.String), sa.column("resolved_at", UTCDateTime()),
-                      sa.column("resolved_by", sa.String))
+                      sa.column("business_key", sa.String), sa.column("status", sa.String),
+                      sa.column("resolved_at", UTCDateTime()), sa.column("resolved_by", sa.String))
 _instances = sa.table("instances", sa.column("id", sa.BigInteger), sa.column("process_key", sa.String),
-                      sa.column("business_key", sa.String),
-                      sa.column("status", sa.String))
+                      sa.column("business_key", sa.String), sa.column("status", sa.String))
 
 
 def upgrade() -> None:
