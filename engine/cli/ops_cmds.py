@@ -10,7 +10,7 @@ import click
 
 from engine.cli.common import State, emit, json_option, pass_state
 from engine.clock import parse_advance, simple_delta
-from engine.incident_retries import IncidentFilter
+from engine.incident_retries import MAX_PER_SECOND, IncidentFilter
 
 
 def _step_options(command: Any) -> Any:
@@ -74,7 +74,7 @@ def register(cli: click.Group) -> None:
     @incidents.command("retry-all")
     @_step_options
     @click.option("--up-to", "up_to_id", type=click.IntRange(1), help="Только с номером не больше этого (те, что вы видели).")
-    @click.option("--per-second", type=click.FloatRange(0, 1000, min_open=True),
+    @click.option("--per-second", type=click.FloatRange(0, MAX_PER_SECOND, min_open=True),
                   help="Не чаще стольких шагов в секунду (без него — все сразу).")
     @click.option("--dry-run", is_flag=True, help="Только посчитать, ничего не менять.")
     @click.option("--user", default="cli")
