@@ -11,6 +11,7 @@ import pytest
 from engine.clock import RealClock, install_clock
 from engine.definitions import collect_files
 from engine.errors import Busy
+from engine.incident_retries import IncidentFilter
 from engine.worker import Worker
 from tests import engine_test_handlers as handlers
 from tests.conftest import DIAGRAMS, make_medflow
@@ -202,3 +203,21 @@ def test_only_a_supervisor_and_only_with_the_form_token(web, monkeypatch) -> Non
 def test_no_open_incidents(web) -> None:
     page = web.login("supervisor").get("/monitor/incidents").get_data(as_text=True)
     assert "Открытых инцидентов нет." in page and "Повторить все" not in page
+
+
+def test_metrics_count_open_incidents_by_step(web, monkeypatch) -> None:
+    """An alert can name the step that an outage stopped: one series per procedure, step, handler."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    other_group(web, monkeypatch)
+    outage(web, monkeypatch, ["a", "b", "c"])
+
+    def by_step() -> dict[tuple[str, str, str], float]:
+        body = web.client().get("/metrics").get_data(as_text=True)
+        return {(s.labels["process_key"], s.labels["element_id"], s.labels["handler"]): s.value
+                for family in text_string_to_metric_families(body) for s in family.samples
+                if s.name == "medflow_incidents_open_by_step"}
+
+    assert by_step() == {("flaky_call", "call", "test_flaky"): 3, ("flaky_policy", "call_once", "test_flaky"): 1}
+    web.medflow.runtime.retry_incidents(IncidentFilter(process_key="flaky_call"), "supervisor")
+    assert by_step() == {("flaky_policy", "call_once", "test_flaky"): 1}

@@ -37,7 +37,7 @@ from sqlalchemy import case, func, select
 from engine.bootstrap import MedFlow
 from engine.db import Database
 from engine.heartbeats import heartbeat_seconds, worker_states
-from engine.models import Instance, Job
+from engine.models import Incident, Instance, Job
 from engine.sla_queries import open_tasks_by_sla
 from webui.display import medflow, near_cutoff
 
@@ -56,6 +56,11 @@ COMMANDS = ("start", "complete", "claim", "unclaim", "assign", "send_message", "
 LATENESS_WINDOW = timedelta(minutes=5)
 LATENESS_HORIZON = timedelta(days=1)
 OPEN_STATUSES = ("running", "incident")
+# By step as well as in all: an outage is one step's count rising, which an alert can name. Open
+# incidents only, off (status, id); as many series as steps with an incident, a handful.
+_OPEN_INCIDENTS_BY_STEP = (select(Incident.process_key, Incident.element_id, Incident.handler, func.count())
+                           .where(Incident.status == "open")
+                           .group_by(Incident.process_key, Incident.element_id, Incident.handler))
 _OPEN_INSTANCES = (select(Instance.process_key, Instance.status, func.count())
                    .where(Instance.status.in_(OPEN_STATUSES)).group_by(Instance.process_key, Instance.status))
 _FINISHED_INSTANCES = (select(Instance.process_key, Instance.status, func.count())
@@ -135,11 +140,12 @@ class DatabaseCollector(Collector):
         mf = self.mf
         now = mf.clock.now()
         tasks = open_tasks_by_sla(mf.db, now, near_cutoff(mf, now))
-        incidents = mf.queries.open_incident_count()
         finished = self.finished.rows(mf.db)
         with mf.db.read() as session:
             conn = session.connection()
             instances = [*conn.execute(_OPEN_INSTANCES).all(), *finished]
+            by_step = conn.execute(_OPEN_INCIDENTS_BY_STEP).all()
+            incidents = sum(count for *_, count in by_step)
             waiting, due, oldest = conn.execute(
                 select(func.count(), func.count(case((Job.due_at <= now, 1))), func.min(Job.due_at))
                 .where(Job.status == "waiting")).one()
@@ -163,6 +169,11 @@ class DatabaseCollector(Collector):
             g.add_metric([group or "", state], count)
         yield g
         yield GaugeMetricFamily("medflow_incidents_open", "Open incidents (steps that need a person)", value=incidents)
+        g = GaugeMetricFamily("medflow_incidents_open_by_step", "Open incidents by procedure, step and handler",
+                              labels=["process_key", "element_id", "handler"])
+        for process_key, element_id, handler, count in by_step:
+            g.add_metric([process_key or "", element_id, handler or ""], count)
+        yield g
         yield GaugeMetricFamily("medflow_jobs_waiting", "Timers and retries waiting in the database", value=waiting)
         yield GaugeMetricFamily("medflow_jobs_due", "Timers and retries already due but not fired yet (worker backlog)",
                                 value=due)
