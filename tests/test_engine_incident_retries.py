@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.incident_retries import IncidentFilter
+from engine.incident_retries import IncidentFilter, IncidentRetries
 from engine.worker import Worker
 from tests import engine_test_handlers as handlers
 from tests.conftest import DIAGRAMS, make_medflow
@@ -119,3 +119,56 @@ def test_cancelling_an_application_closes_its_incident_and_no_retry_is_scheduled
     assert medflow.runtime.retry_incidents(IncidentFilter(), "s").scheduled == 1
     assert medflow.queries.instance(cancelled)["jobs"] == []
     assert [j["kind"] for j in medflow.queries.instance(kept)["jobs"]] == ["retry"]
+
+
+def test_a_group_retry_racing_single_retries_retries_each_step_once(no_retries, sim_clock, monkeypatch):
+    """A supervisor retries incidents one by one while another retries their group: each step is
+    retried by exactly one of them, nobody waits for ever (on PostgreSQL both lock the application
+    first), and every application completes."""
+    import threading
+
+    from engine.errors import Conflict
+
+    medflow = no_retries
+    ids = _outage(medflow, monkeypatch, [f"k{i}" for i in range(60)])
+    incidents = medflow.queries.incidents()
+    single: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def one_by_one() -> None:
+        barrier.wait()
+        for incident in reversed(incidents):  # from the other end, so that the two meet
+            try:
+                medflow.runtime.retry_incident(incident["id"], "supervisor1")
+                single.append(incident["id"])
+            except Conflict:
+                pass  # the group retry resolved it first
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    def as_a_group() -> None:
+        barrier.wait()
+        try:
+            # Batches of 5: the two meet inside the group's run, not before or after it.
+            grouped.append(IncidentRetries(medflow.store).schedule(IncidentFilter(process_key="flaky_call"),
+                                                                   "supervisor2", batch=5))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    grouped: list = []
+    threads = [threading.Thread(target=one_by_one), threading.Thread(target=as_a_group)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and not any(t.is_alive() for t in threads), errors
+    (result,) = grouped
+    assert result.scheduled + len(single) == len(ids)  # each step once, by one of them
+    resolved_by = {i["id"]: i["resolved_by"] for i in medflow.queries.incidents(status="resolved", limit=None)}
+    assert {k for k, who in resolved_by.items() if who == "supervisor1"} == set(single)
+    sim_clock.advance(timedelta(seconds=1))
+    Worker(medflow, "w1").tick()
+    for instance_id in ids:
+        done = medflow.queries.instance(instance_id)
+        assert done["status"] == "completed" and done["jobs"] == [], done
