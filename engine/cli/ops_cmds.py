@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -89,15 +90,18 @@ def register(cli: click.Group) -> None:
             count = state.medflow.queries.open_incident_count(where)
             emit({"matching": count}, as_json, f"Подходит открытых инцидентов: {count}. Ничего не изменено.")
             return
-        result = state.medflow.runtime.retry_incidents(where, user, per_second).as_dict()
+        result = state.medflow.runtime.retry_incidents(where, user, per_second)
+        zone = ZoneInfo(state.settings.timezone)
 
         def human(r: dict) -> str:
             text = f"Повтор запланирован: {r['scheduled']} шагов"
-            if r["scheduled"] and r["first_due_at"] != r["last_due_at"]:
-                text += f", с {r['first_due_at']} по {r['last_due_at']}"
+            if result.first_due_at and result.last_due_at and result.first_due_at != result.last_due_at:
+                first, last = (t.astimezone(zone).strftime("%d.%m.%Y %H:%M:%S")
+                               for t in (result.first_due_at, result.last_due_at))
+                text += f", с {first} по {last} ({zone.key})"
             return text + (f". Ещё открыто по отбору: {r['remaining']}" if r["remaining"] else "")
 
-        emit(result, as_json, human)
+        emit(result.as_dict(), as_json, human)
 
     @cli.group(invoke_without_command=True)
     @json_option
