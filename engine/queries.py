@@ -269,10 +269,16 @@ class Queries:
     def open_incident_count(self, where: IncidentFilter | None = None) -> int:
         """A registry outage can open thousands: pages show this count and a few, not all of them."""
         with self.db.read_one() as connection:
-            if where is not None:
-                return count_matching(connection, where)
-            return int(connection.execute(select(func.count()).select_from(Incident)
-                                          .where(Incident.status == "open")).scalar_one())
+            return count_matching(connection, where or IncidentFilter())
+
+    def open_incidents_by_step(self) -> list[tuple[str | None, str, str | None, int]]:
+        """(procedure, step, handler, count) of the open incidents, in no order: the metrics'
+        gauges (:meth:`incident_groups` is the page's, largest first with its newest error)."""
+        query = (select(Incident.process_key, Incident.element_id, Incident.handler, func.count())
+                 .where(*IncidentFilter().where())
+                 .group_by(Incident.process_key, Incident.element_id, Incident.handler))
+        with self.db.read_one() as connection:
+            return [(p, e, h, int(n)) for p, e, h, n in connection.execute(query)]
 
     def unmatched_messages(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.read() as session:

@@ -37,7 +37,7 @@ from sqlalchemy import case, func, select
 from engine.bootstrap import MedFlow
 from engine.db import Database
 from engine.heartbeats import heartbeat_seconds, worker_states
-from engine.models import Incident, Instance, Job
+from engine.models import Instance, Job
 from engine.sla_queries import open_tasks_by_sla
 from webui.display import medflow, near_cutoff
 
@@ -56,11 +56,6 @@ COMMANDS = ("start", "complete", "claim", "unclaim", "assign", "send_message", "
 LATENESS_WINDOW = timedelta(minutes=5)
 LATENESS_HORIZON = timedelta(days=1)
 OPEN_STATUSES = ("running", "incident")
-# By step as well as in all: an outage is one step's count rising, which an alert can name. Open
-# incidents only, off (status, id); as many series as steps with an incident, a handful.
-_OPEN_INCIDENTS_BY_STEP = (select(Incident.process_key, Incident.element_id, Incident.handler, func.count())
-                           .where(Incident.status == "open")
-                           .group_by(Incident.process_key, Incident.element_id, Incident.handler))
 _OPEN_INSTANCES = (select(Instance.process_key, Instance.status, func.count())
                    .where(Instance.status.in_(OPEN_STATUSES)).group_by(Instance.process_key, Instance.status))
 _FINISHED_INSTANCES = (select(Instance.process_key, Instance.status, func.count())
@@ -141,11 +136,13 @@ class DatabaseCollector(Collector):
         now = mf.clock.now()
         tasks = open_tasks_by_sla(mf.db, now, near_cutoff(mf, now))
         finished = self.finished.rows(mf.db)
+        # By step as well as in all: an outage is one step's count rising, which an alert can
+        # name; as many series as steps with an open incident, a handful. The total is their sum.
+        by_step = mf.queries.open_incidents_by_step()
+        incidents = sum(count for *_, count in by_step)
         with mf.db.read() as session:
             conn = session.connection()
             instances = [*conn.execute(_OPEN_INSTANCES).all(), *finished]
-            by_step = conn.execute(_OPEN_INCIDENTS_BY_STEP).all()
-            incidents = sum(count for *_, count in by_step)
             waiting, due, oldest = conn.execute(
                 select(func.count(), func.count(case((Job.due_at <= now, 1))), func.min(Job.due_at))
                 .where(Job.status == "waiting")).one()
