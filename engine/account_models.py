@@ -6,10 +6,10 @@ are long random strings, so a slow hash adds nothing but latency on every API ca
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, BigId
@@ -49,7 +49,6 @@ class ApiToken(Base):
 
 
 
-
 class LoginAttempt(Base):
     """Login attempts per client address and time window, counted in the database so that every
     web process of every server enforces one limit (a per-process count multiplied it by their
@@ -62,4 +61,25 @@ class LoginAttempt(Base):
     attempts: Mapped[int] = mapped_column(Integer)
 
 
-ACCOUNT_TABLES = [Account.__table__, ApiToken.__table__, LoginAttempt.__table__]
+class Substitution(Base):
+    """While ``absent`` is away (``starts_on``..``ends_on``, whole days in the engine's time zone),
+    ``deputy`` works their groups' queues and the tasks assigned to them (engine/substitutions.py)."""
+
+    __tablename__ = "substitutions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    absent: Mapped[str] = mapped_column(String(100))
+    deputy: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    cancelled_by: Mapped[str | None] = mapped_column(String(200))
+    cancelled_at: Mapped[datetime | None]
+    # Who a person stands in for today, and who stands in for them: a worklist request and a
+    # claim ask one of these; ends_on first skips the past ones, which only grow.
+    __table_args__ = (Index("ix_substitutions_deputy", "deputy", "ends_on"),
+                      Index("ix_substitutions_absent", "absent", "ends_on"))
+
+
+ACCOUNT_TABLES = [Account.__table__, ApiToken.__table__, LoginAttempt.__table__, Substitution.__table__]

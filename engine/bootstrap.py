@@ -29,6 +29,7 @@ from engine.queries import Queries
 from engine.runtime import Runtime
 from engine.script_engine import TimeHelpers
 from engine.start_timers import schedule_on_deploy
+from engine.substitutions import Substitutions
 
 _log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class MedFlow:
     store: InstanceStore
     runtime: Runtime
     queries: Queries
+    substitutions: Substitutions
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
     @property
@@ -120,7 +122,8 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
     )
     definitions.deploy_listeners.append(lambda session, definition, bundle: schedule_on_deploy(
         session, definition, bundle, helpers))
-    medflow = MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store))
+    medflow = MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store),
+                      Substitutions(db, settings.timezone))
     # A handler package may need the built engine (its settings, database, status listeners,
     # periodic jobs): it exposes an idempotent setup(medflow).
     for name in handler_modules:

@@ -183,7 +183,7 @@ class Queries:
                 AuditEvent.instance_id == row.id, AuditEvent.action.in_(list(actions)),
                 AuditEvent.element_id.is_not(None))))
 
-    def tasks(self, groups: list[str] | None = None, assignee: str | None = None, overdue: bool = False,
+    def tasks(self, groups: list[str] | None = None, assignee: str | Sequence[str] | None = None, overdue: bool = False,
               process_key: str | None = None, business_key: str | None = None, status: str = "open",
               limit: int = 50, after: tuple[Any, Any, str] | None = None,
               started_by: str | None = None) -> list[dict[str, Any]]:

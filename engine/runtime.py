@@ -29,6 +29,7 @@ from engine.projection_sync import forget_timer, forget_user_task
 from engine.projections import user_tasks
 from engine.start_timers import mark_start_fired, schedule_next
 from engine.stepper import reactivate
+from engine.substitutions import covers
 
 TaskAction = Callable[[Session, InstanceRow, BpmnWorkflow], Any]
 
@@ -90,12 +91,13 @@ class Runtime:
         user = clean_actor(user)
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
-            if task.assignee and task.assignee != user:
-                raise Conflict(f"Задачу «{task.name}» уже взял в работу {task.assignee}", assignee=task.assignee)
             if task.assignee == user:
                 return
+            # A deputy takes over the absent person's task; anyone else's is not theirs to take.
+            if task.assignee and not self._stands_in(session, user, task.assignee):
+                raise Conflict(f"Задачу «{task.name}» уже взял в работу {task.assignee}", assignee=task.assignee)
             _set_task(session, task_id, assignee=user)
-            self.store.audit(session, row.id, user, "task_claimed", task.element_id, None, user)
+            self.store.audit(session, row.id, user, "task_claimed", task.element_id, task.assignee, user)
 
     def unclaim(self, task_id: str, user: str, force: bool = False) -> None:
         user = clean_actor(user)
@@ -103,7 +105,7 @@ class Runtime:
             task, row = self._open_task(session, task_id)
             if task.assignee is None:
                 return
-            if task.assignee != user and not force:
+            if task.assignee != user and not force and not self._stands_in(session, user, task.assignee):
                 raise Conflict(f"Задача «{task.name}» назначена на {task.assignee}, а не на вас", assignee=task.assignee)
             old = task.assignee
             _set_task(session, task_id, assignee=None)
@@ -118,13 +120,21 @@ class Runtime:
             _set_task(session, task_id, assignee=assignee)
             self.store.audit(session, row.id, actor, "task_assigned", task.element_id, old, assignee)
 
+    def _stands_in(self, session: Session, user: str, assignee: str) -> bool:
+        """Whether ``user`` is ``assignee``'s deputy today (engine/substitutions.py)."""
+        return covers(session, user, assignee, clock.now().astimezone(self.store.helpers.zone).date())
+
     def complete(self, task_id: str, data: dict[str, Any], user: str) -> dict[str, Any]:
         """Complete an open user task with form data validated against its JSON Schema."""
         user = clean_actor(user)
         with self.db.write() as session:
             task, row = self._open_task(session, task_id)
+            acting_for = None
             if task.assignee and task.assignee != user:
-                raise Conflict(f"Задача «{task.name}» взята в работу пользователем {task.assignee}", assignee=task.assignee)
+                if not self._stands_in(session, user, task.assignee):
+                    raise Conflict(f"Задача «{task.name}» взята в работу пользователем {task.assignee}",
+                                   assignee=task.assignee)
+                acting_for = task.assignee
             schema = self.definitions.form(session, self.store.bundle_hash(session, row), task.form_schema)
             if schema is not None or not isinstance(data, dict):
                 errors = validate_form(schema or {"type": "object"}, data)
@@ -141,8 +151,10 @@ class Runtime:
             spiff_task.run()
             forget_user_task(workflow, task_id)
             _set_task(session, task_id, status="completed", completed_by=user, completed_at=clock.now())
-            self.store.audit(session, row.id, user, "task_completed", task.element_id, None, None,
-                             {"task_id": task_id, "fields": sorted(data)})
+            details = {"task_id": task_id, "fields": sorted(data)}
+            if acting_for:
+                details["acting_for"] = acting_for
+            self.store.audit(session, row.id, user, "task_completed", task.element_id, None, None, details)
             self.store.finish_step(session, row, workflow, user)
             return {"instance_id": row.id, "business_key": row.business_key, "status": row.status,
                     "portal_status": row.portal_status, "open_tasks": _open_tasks(workflow)}

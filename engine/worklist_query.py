@@ -10,6 +10,7 @@ which kind of cursor — and only the values change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -25,7 +26,7 @@ Cursor = tuple[datetime | None, datetime, str]
 @dataclass(frozen=True)
 class PageShape:
     groups: int  # how many candidate groups (bound as g0, g1, …)
-    assignee: bool
+    assignees: int  # how many people's own tasks (me, and those I stand in for): u0, u1, …
     everyone: bool  # no group or assignee filter (supervisors)
     overdue: bool
     process_key: bool
@@ -42,17 +43,20 @@ def unindexed(column: Any) -> Any:
     return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
 
 
-def page_query(groups: list[str] | None, assignee: str | None, overdue: bool, process_key: str | None,
+def page_query(groups: list[str] | None, assignee: str | Sequence[str] | None, overdue: bool, process_key: str | None,
                business_key: str | None, status: str, limit: int, after: Cursor | None,
                now: datetime, started_by: str | None = None,
                sqlite: bool = False) -> tuple[Select[Any] | None, dict[str, Any]]:
-    """The statement for these filters (None when nothing can match) and its parameters."""
-    shape = PageShape(len(groups or []), assignee is not None, groups is None and assignee is None, overdue,
+    """The statement for these filters (None when nothing can match) and its parameters.
+    ``assignee``: one person, or several (a deputy's own and those of the people they stand in for)."""
+    people = [] if assignee is None else [assignee] if isinstance(assignee, str) else list(dict.fromkeys(assignee))
+    shape = PageShape(len(groups or []), len(people), groups is None and assignee is None, overdue,
                       bool(process_key), bool(business_key), bool(started_by),
                       None if after is None else ("undated" if after[0] is None else "dated"), sqlite)
     params: dict[str, Any] = {"status": status, "limit": limit, "now": now, "process_key": process_key,
-                              "business_key": business_key, "assignee": assignee, "started_by": started_by}
+                              "business_key": business_key, "started_by": started_by}
     params.update({f"g{i}": group for i, group in enumerate(groups or [])})
+    params.update({f"u{i}": person for i, person in enumerate(people)})
     if after is not None:
         params.update(a_due=after[0], a_created=after[1], a_id=after[2])
     return _build(shape), params
@@ -102,8 +106,7 @@ def _build(shape: PageShape) -> Select[Any] | None:
         return select(query.order_by(*order).limit(bindparam("limit")).subquery())
 
     whos = [c["candidate_group"] == bindparam(f"g{i}") for i in range(shape.groups)]
-    if shape.assignee:
-        whos.append(c["assignee"] == bindparam("assignee"))
+    whos += [c["assignee"] == bindparam(f"u{i}") for i in range(shape.assignees)]
     if shape.everyone:
         whos = [c["status"] == bindparam("status")]
     parts = [p for who in whos for p in (part(who, True), part(who, False)) if p is not None]

@@ -22,7 +22,7 @@ from tests.medflow_harness import recorded_statements
 pytestmark = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
-GROWING = ("user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications",
+GROWING = ("substitutions", "user_tasks", "instances", "jobs", "audit_events", "accounts", "issued_certificates", "applications",
            "notification_outbox", "documents", "incidents")
 
 
@@ -113,6 +113,22 @@ def test_an_applications_tasks_by_its_number(medflow):
     assert_indexed(medflow, lambda: medflow.queries.tasks(business_key=key, status="completed", limit=200))
     assert_indexed(medflow, lambda: medflow.queries.tasks(groups=["reviewers", "clerks"], assignee="op",
                                                          business_key=key, limit=1))
+
+
+def test_a_deputys_worklist_and_whom_they_stand_in_for(medflow):
+    """A deputy's page adds the absent person's groups and assigned tasks: still one index range
+    per group and per person; and the substitutions are read by person, not scanned."""
+    from engine.accounts import Accounts
+
+    accounts = Accounts(medflow.db, medflow.settings)
+    for name in ("petrov", "sidorov"):
+        accounts.create(name, "пароль-для-теста-1", name, role="operator", groups=[name + "_group"])
+    medflow.substitutions.add("petrov", "sidorov", "2026-04-30", "2026-05-08", actor="boss")
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"})
+    assert_indexed(medflow, lambda: medflow.queries.tasks(groups=["sidorov_group", "petrov_group", "operators"],
+                                                         assignee=["sidorov", "petrov"], limit=50))
+    assert_indexed(medflow, lambda: medflow.substitutions.scope("sidorov", ["sidorov_group"]))
+    assert_indexed(medflow, lambda: medflow.substitutions.away(["petrov", "sidorov"]))
 
 
 def test_an_applicants_own_tasks(medflow):
