@@ -21,6 +21,7 @@ PAGES = {
     "/applications/{other}/form": (REDIRECT, MISSING, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
     "/worklist/": (REDIRECT, FORBIDDEN, OK, FORBIDDEN, OK, OK),
     "/worklist/tasks/{other_draft_task}": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    "/worklist/substitutions": (REDIRECT, FORBIDDEN, OK, FORBIDDEN, OK, OK),
     "/modeler/": (REDIRECT, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK),
     "/modeler/processes/medbook_issuance": (REDIRECT, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK),
     "/modeler/forms": (REDIRECT, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -36,6 +37,7 @@ API = {
     "/api/v1/instances/{own}": (UNAUTHORIZED, OK, FORBIDDEN, FORBIDDEN, OK, OK),
     "/api/v1/instances/{other}": (UNAUTHORIZED, MISSING, FORBIDDEN, FORBIDDEN, OK, OK),
     "/api/v1/instances/{other}/history": (UNAUTHORIZED, MISSING, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/api/v1/substitutions": (UNAUTHORIZED, FORBIDDEN, OK, FORBIDDEN, OK, OK),
     "/api/v1/tasks/{own_draft_task}": (UNAUTHORIZED, OK, MISSING, MISSING, MISSING, MISSING),
     "/api/v1/tasks/{other_draft_task}": (UNAUTHORIZED, MISSING, MISSING, MISSING, MISSING, MISSING),
 }

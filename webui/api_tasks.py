@@ -20,6 +20,7 @@ from engine.errors import NotFound, ValidationFailed
 from webui.api import _int_arg, api, json_body, me
 from webui.applications import APPLICANT_GROUP
 from webui.display import medflow
+from webui.work_scope import may_see, scope_of
 
 
 def _visible(who: AccountInfo, task: dict[str, Any]) -> bool:
@@ -31,7 +32,7 @@ def _visible(who: AccountInfo, task: dict[str, Any]) -> bool:
         return False
     if who.can("supervisor"):
         return True
-    return who.role == "operator" and (task.get("candidate_group") in who.groups or task.get("assignee") == who.username)
+    return who.role == "operator" and may_see(who, task)
 
 
 def _task(task_id: str) -> dict[str, Any]:
@@ -54,10 +55,11 @@ def tasks():  # type: ignore[no-untyped-def]
         raise ValidationFailed("status: open, completed или cancelled",
                                errors=[{"field": "status", "message": "неизвестное состояние", "code": "enum"}])
     groups: list[str] | None = None
-    assignee: str | None = None
+    assignee: list[str] | None = None
     started_by: str | None = None
     if who.role == "operator":
-        groups, assignee = list(who.groups), who.username
+        scope = scope_of(who)
+        groups, assignee = list(scope.groups), list(scope.usernames)
     elif who.role == "applicant":
         groups, started_by = [APPLICANT_GROUP], who.username
     limit = _int_arg("limit", 50, 1, 500)

@@ -76,18 +76,20 @@ def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webui import api_incidents, api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
+    from webui import api_incidents, api_substitutions, api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
     from webui.api import api
     from webui.health import health
     from webui.metrics import instrument, metrics
     from webui.modeler import modeler
     from webui.monitor import monitor
     from webui.portal import portal
+    from webui.substitutions import substitutions
     from webui.worklist import worklist
 
     csrf.exempt(api)  # token authentication only: no cookie, so no cross-site request to forge
     app.register_blueprint(portal)
     app.register_blueprint(worklist, url_prefix="/worklist")
+    app.register_blueprint(substitutions, url_prefix="/worklist/substitutions")
     app.register_blueprint(modeler, url_prefix="/modeler")
     app.register_blueprint(monitor, url_prefix="/monitor")
     app.register_blueprint(api, url_prefix="/api/v1")

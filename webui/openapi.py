@@ -105,6 +105,12 @@ SCHEMAS: dict[str, Any] = {
     "ScheduledRetries": {"type": "object", "required": ["scheduled", "remaining"], "properties": {
         "scheduled": {"type": "integer"}, "remaining": {"type": "integer"},
         "first_due_at": {"type": NULL_S}, "last_due_at": {"type": NULL_S}}},
+    "Substitution": {"type": "object", "required": ["id", "absent", "deputy", "starts_on", "ends_on", "active"],
+                     "properties": {
+        "id": {"type": "integer"}, "absent": {"type": S}, "deputy": {"type": S},
+        "starts_on": {"type": S, "format": "date"}, "ends_on": {"type": S, "format": "date"}, "reason": {"type": S},
+        "created_by": {"type": S}, "created_at": {"type": S}, "cancelled_by": {"type": NULL_S},
+        "cancelled_at": {"type": NULL_S}, "active": {"type": "boolean"}}},
     "Document": {"type": "object", "required": ["id", "name", "status", "problems"], "properties": {
         "id": {"type": S, "pattern": "^[0-9a-f]{32}$"}, "name": {"type": S}, "size": {"type": "integer"},
         "type": {"type": NULL_S}, "status": {"type": S}, "problems": {"type": "array", "items": {"type": S}},
@@ -213,6 +219,21 @@ def _paths() -> dict[str, Any]:
                 "up_to_id": {"type": "integer", "minimum": 1, "description": "новейший из показанных"},
                 "per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 10000}}}))},
+        "/substitutions": {
+            "get": _op("Текущие и запланированные замещения (сотрудник — только свои)", {
+                "200": _json({"type": "array", "items": _ref("Substitution")}), **_errors(403, 422)}, parameters=[
+                    _query("person", {"type": S}, "отсутствующий или заместитель (руководитель)"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("after_id", {"type": "integer", "minimum": 1}, "курсор: id последнего")]),
+            "post": _op("Назначить заместителя на период отсутствия", {
+                "201": _json(_ref("Substitution"), "Создано"), **_errors(403, 422)},
+                requestBody=_body({"type": "object", "required": ["absent", "deputy", "starts_on", "ends_on"],
+                                   "properties": {
+                    "absent": {"type": S}, "deputy": {"type": S},
+                    "starts_on": {"type": S, "format": "date", "description": "ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"},
+                    "ends_on": {"type": S, "format": "date"}, "reason": {"type": S, "maxLength": 300}}}))},
+        "/substitutions/{substitution_id}/cancel": {"post": _op("Отменить замещение", {
+            "200": _json(_ref("Substitution")), **_errors(403, 404, 409)}, parameters=[_path("substitution_id")])},
         "/clock/advance": {"post": _op("Перевести часы (только clock: simulated)", {
             "200": _json({"type": "object", "required": ["now"], "properties": {"now": {"type": S}}}),
             **_errors(403, 422)}, requestBody=_body({"type": "object", "required": ["amount"], "properties": {

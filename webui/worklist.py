@@ -19,6 +19,8 @@ from webui import task_forms
 from webui.auth import account, roles_required, safe_next
 from webui.catalogue import BY_KEY
 from webui.display import last_day, medflow
+from webui.substitutions import standing_in
+from webui.work_scope import may_see, scope_of
 
 worklist = Blueprint("worklist", __name__)
 STAFF = ("operator", "supervisor")
@@ -37,7 +39,7 @@ def sees_all(who: AccountInfo) -> bool:
 def may_work(who: AccountInfo, task: dict[str, Any]) -> bool:
     if task.get("candidate_group") == apps.APPLICANT_GROUP:
         return False  # the applicant's own form is not an operator's task
-    return sees_all(who) or task.get("candidate_group") in who.groups or task.get("assignee") == who.username
+    return sees_all(who) or may_see(who, task)
 
 
 def applicant_name(data: dict[str, Any]) -> str:
@@ -49,16 +51,18 @@ def applicant_name(data: dict[str, Any]) -> str:
 def visible_tasks(who: AccountInfo, args: Any) -> list[dict[str, Any]]:
     """Open tasks with the filters of the list page applied, soonest deadline first."""
     queries = medflow().queries
-    groups = None if sees_all(who) else list(who.groups)
-    assignee = None if sees_all(who) else who.username
+    scope = None if sees_all(who) else scope_of(who)
+    groups = None if scope is None else list(scope.groups)
+    assignee = None if scope is None else list(scope.usernames)
     query = (args.get("q") or "").strip()
     number = query if query[:2].isalpha() and "-" in query else None
     rows = queries.tasks(groups=groups, assignee=assignee, overdue=args.get("overdue") == "1",
                          process_key=args.get("process") or None, business_key=number, limit=500)
     rows = [t for t in rows if t.get("candidate_group") != apps.APPLICANT_GROUP]
     view = args.get("view") or "all"
+    mine = set(scope.usernames) if scope is not None else {who.username}
     if view == "mine":
-        rows = [t for t in rows if t.get("assignee") == who.username]
+        rows = [t for t in rows if t.get("assignee") in mine]
     elif view == "free":
         rows = [t for t in rows if not t.get("assignee")]
     before = _parse_day(args.get("due_before"))
@@ -74,6 +78,8 @@ def visible_tasks(who: AccountInfo, args: Any) -> list[dict[str, Any]]:
             except NotFound:
                 names[key] = "—"
         task["applicant_name"] = names[key]
+        if scope is not None and task.get("assignee") in scope.standing_in_for:
+            task["standing_in_for"] = task["assignee"]
     if query and number is None:
         rows = [t for t in rows if query.lower() in t["applicant_name"].lower() or query in t["business_key"]]
     return rows
@@ -95,7 +101,7 @@ def index():  # type: ignore[no-untyped-def]
     rows = visible_tasks(who, request.args)
     processes = sorted({d["process_key"]: d["name"] for d in medflow().queries.definitions()}.items())
     return render_template("worklist/index.html", rows=rows, processes=processes, args=request.args,
-                           services=BY_KEY)
+                           services=BY_KEY, standing_in=standing_in(who))
 
 
 def _task_or_404(task_id: str) -> dict[str, Any]:
@@ -125,7 +131,8 @@ def _act(task_id: str, action: str) -> Any:
             members = {a.username for a in current_app.extensions["accounts"].group_members(task["candidate_group"] or "")}
             if target not in members:
                 flash("Передать можно только сотруднику группы этой задачи.", "error")
-            elif task.get("assignee") not in (None, who.username) and not sees_all(who):
+            elif task.get("assignee") not in (None, who.username) and not sees_all(who) \
+                    and not scope_of(who).covers(task.get("assignee")):
                 flash(f"Задача в работе у {task['assignee']}: передать её может он или руководитель.", "error")
             else:
                 runtime.assign(task_id, target, who.username)
