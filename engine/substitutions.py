@@ -212,6 +212,19 @@ class Substitutions:
             self._audit(session, actor, "substitution_cancelled", row.absent, f"{row.deputy} {_period(row)}")
             return _info(row)
 
+    def cancel_involving(self, person: str, actor: str) -> list[SubstitutionInfo]:
+        """Cancel the running and planned substitutions where ``person`` is away or the deputy:
+        someone who leaves stands in for nobody, and their colleagues need another deputy."""
+        today = self.today()
+        with self.db.write() as session:
+            rows = session.scalars(select(Substitution).where(
+                (Substitution.absent == person) | (Substitution.deputy == person),
+                Substitution.cancelled_at.is_(None), Substitution.ends_on >= today).order_by(Substitution.id)).all()
+            for row in rows:
+                row.cancelled_by, row.cancelled_at = actor, clock.now()
+                self._audit(session, actor, "substitution_cancelled", row.absent, f"{row.deputy} {_period(row)}")
+            return [_info(row) for row in rows]
+
     def _audit(self, session: Session, actor: str, action: str, old: str | None, new: str | None) -> None:
         # Beside the security journal (instance-less events in the same append-only table).
         session.add(AuditEvent(instance_id=None, at=clock.now(), actor=actor, action=action, old=old, new=new))

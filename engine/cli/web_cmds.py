@@ -1,4 +1,4 @@
-"""Web-related commands: `medflow demo seed | generate`, `medflow users add | list | token | unlock`."""
+"""Web-related commands: `medflow demo seed | generate`, `medflow users add | list | token | password | disable | enable`."""
 
 from __future__ import annotations
 
@@ -137,6 +137,33 @@ def register(cli: click.Group) -> None:
         """Сменить пароль (и снять блокировку)."""
         _accounts(state).set_password(username, password, actor="cli")
         click.echo(f"Пароль пользователя {username} изменён.")
+
+    @users.command("disable")
+    @click.argument("username")
+    @click.option("--to", "hand_over_to", default=None,
+                  help="Кому передать открытые задачи (по умолчанию — в очереди их групп).")
+    @click.option("--actor", default="cli", show_default=True, help="Кто отключает (для журнала).")
+    @json_option
+    @pass_state
+    def users_disable(state: State, username: str, hand_over_to: str | None, actor: str, as_json: bool) -> None:
+        """Отключить учётную запись (увольнение): её задачи — коллеге или в очередь, её замещения отменяются."""
+        from engine.departures import depart
+
+        gone = depart(state.medflow, _accounts(state), username, actor, hand_over_to)
+        where = f"пользователю {gone.hand_over_to}" if gone.hand_over_to else "в очереди их групп"
+        lines = [f"Учётная запись {username} отключена. Открытых задач передано {where}: {gone.tasks_moved}."]
+        lines += [f"Отменено замещение #{s.id}: {s.deputy} за {s.absent}, {s.starts_on:%d.%m.%Y}–{s.ends_on:%d.%m.%Y}"
+                  + (f" — назначьте {s.absent} другого заместителя" if s.deputy == username else "")
+                  for s in gone.substitutions_cancelled]
+        emit(gone.to_dict(state.medflow.substitutions.today()), as_json, "\n".join(lines))
+
+    @users.command("enable")
+    @click.argument("username")
+    @pass_state
+    def users_enable(state: State, username: str) -> None:
+        """Включить отключённую учётную запись снова."""
+        _accounts(state).set_active(username, True, actor="cli")
+        click.echo(f"Учётная запись {username} включена.")
 
 
 # --- `demo generate`: templates driven by the scenario files ----------------------------------
