@@ -264,6 +264,16 @@ class Substitutions:
         return WorkScope((username, *(c.absent for c in covering)), tuple(merged), covering)
 
 
+    def away(self, usernames: Sequence[str]) -> dict[str, SubstitutionInfo]:
+        """Who of ``usernames`` is away today, with the substitution that covers them (a task page
+        says so beside its assignee and in its hand-over list)."""
+        names = sorted({n for n in usernames if n})
+        if not names:
+            return {}
+        with self.db.read() as session:
+            rows = session.scalars(select(Substitution).where(Substitution.absent.in_(names), _current(self.today())))
+            return {r.absent: _info(r) for r in rows}
+
 def may_manage(role: str, username: str, absent: str) -> bool:
     """Supervisors name deputies for anyone; an operator only for their own absence."""
     return role in ("supervisor", "admin") or (role == "operator" and username == absent)

@@ -128,6 +128,7 @@ def test_a_deputys_worklist_and_whom_they_stand_in_for(medflow):
     assert_indexed(medflow, lambda: medflow.queries.tasks(groups=["sidorov_group", "petrov_group", "operators"],
                                                          assignee=["sidorov", "petrov"], limit=50))
     assert_indexed(medflow, lambda: medflow.substitutions.scope("sidorov", ["sidorov_group"]))
+    assert_indexed(medflow, lambda: medflow.substitutions.away(["petrov", "sidorov"]))
 
 
 def test_an_applicants_own_tasks(medflow):

@@ -219,3 +219,18 @@ def test_the_deputy_claims_and_completes_while_an_outsider_is_refused(web) -> No
     assert (finished["status"], finished["completed_by"]) == ("completed", "pavel")
     decided = pavel.post_form(f"/worklist/tasks/{group_task}", {"decision": "approve"})
     assert decided.status_code == 302 and web.medflow.queries.task(group_task)["status"] == "completed"
+
+
+def test_a_task_page_says_who_is_away_beside_the_assignee_and_in_the_hand_over_list(web) -> None:
+    web.accounts.create("oleg", "pass12345", "Олег Остающийся", role="operator", groups=["operators"])
+    group_task, _ = tasks_of_olga(web)
+    web.medflow.runtime.claim(group_task, "olga")
+    supervisor = web.login("supervisor")
+    before = supervisor.get(f"/worklist/tasks/{group_task}").get_data(as_text=True)
+    assert 'id="assignee-away"' not in before and "отсутствует по" not in before
+    web.medflow.substitutions.add("olga", "pavel", **PERIOD, actor="supervisor")
+    page = supervisor.get(f"/worklist/tasks/{group_task}").get_data(as_text=True)
+    assert re.search(r'id="assignee-away">отсутствует по 08\.05\.2026, замещает pavel<', page)
+    options = page[page.index('id="assignee-select"'):page.index("</select>", page.index('id="assignee-select"'))]
+    assert "(olga) — отсутствует по 08.05.2026, замещает pavel</option>" in options
+    assert "(oleg)</option>" in options  # present: no note

@@ -189,9 +189,10 @@ def task(task_id: str):  # type: ignore[no-untyped-def]
     app_fields, _ = task_forms.fields_for((submitted or {}).get("schema"), (submitted or {}).get("ui_schema"),
                                           apps.submitted_values(instance, (submitted or {}).get("schema")))
     members = current_app.extensions["accounts"].group_members(item.get("candidate_group") or "")
+    away = medflow().substitutions.away([m.username for m in members] + [item.get("assignee") or ""])
     history = medflow().queries.history(item["business_key"], last=15, skip=("element_completed",))
     return render_template(
-        "worklist/task.html", task=item, instance=instance, app_fields=app_fields, members=members,
+        "worklist/task.html", task=item, instance=instance, app_fields=app_fields, members=members, away=away,
         history=history, notice=(instance.get("data") or {}).get("refusal_notice"),
         review_note=(instance.get("data") or {}).get("review_note"), mine=item.get("assignee") == who.username,
         **task_forms.form_context(item, values, errors)), 422 if errors else 200
