@@ -16,7 +16,7 @@ write lock, or a transaction-level advisory lock on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -129,10 +129,20 @@ def _period(info: Any) -> str:
     return f"{info.starts_on:%d.%m.%Y}–{info.ends_on:%d.%m.%Y}"
 
 
+# Told of every substitution named ("added") or ended ("cancelled") inside its transaction, as
+# status listeners are: handlers write the deputy's notice to the outbox, committed with it.
+SubstitutionListener = Callable[[Session, str, SubstitutionInfo], None]
+
+
 class Substitutions:
     def __init__(self, db: Database, zone: str | ZoneInfo = "Europe/Moscow") -> None:
         self.db = db
         self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+        self.listeners: list[SubstitutionListener] = []
+
+    def _tell(self, session: Session, event: str, info: SubstitutionInfo) -> None:
+        for listener in self.listeners:
+            listener(session, event, info)
 
     def today(self) -> date:
         return clock.now().astimezone(self.zone).date()
@@ -180,7 +190,9 @@ class Substitutions:
             session.flush()
             self._audit(session, actor, "substitution_added", absent,
                         f"{deputy} {_period(row)}" + (f" ({reason})" if reason else ""))
-            return _info(row)
+            info = _info(row)
+            self._tell(session, "added", info)
+            return info
 
     def _conflicts(self, session: Session, absent: str, deputy: str, start: date, end: date) -> list[dict[str, str]]:
         during = _overlapping(start, end)
@@ -210,7 +222,9 @@ class Substitutions:
                                substitution_id=substitution_id)
             row.cancelled_by, row.cancelled_at = actor, clock.now()
             self._audit(session, actor, "substitution_cancelled", row.absent, f"{row.deputy} {_period(row)}")
-            return _info(row)
+            info = _info(row)
+            self._tell(session, "cancelled", info)
+            return info
 
     def cancel_involving(self, person: str, actor: str) -> list[SubstitutionInfo]:
         """Cancel the running and planned substitutions where ``person`` is away or the deputy:
@@ -223,6 +237,7 @@ class Substitutions:
             for row in rows:
                 row.cancelled_by, row.cancelled_at = actor, clock.now()
                 self._audit(session, actor, "substitution_cancelled", row.absent, f"{row.deputy} {_period(row)}")
+                self._tell(session, "cancelled", _info(row))
             return [_info(row) for row in rows]
 
     def _audit(self, session: Session, actor: str, action: str, old: str | None, new: str | None) -> None:

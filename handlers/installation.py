@@ -14,6 +14,7 @@ from handlers.notifications import status_listener
 from handlers.registry_models import REGISTRY_TABLES
 from handlers.service_models import SERVICE_TABLES
 from handlers.services import HandlerEnvironment, install
+from handlers.staff_notices import substitution_listener
 
 HANDLER_TABLES = [*REGISTRY_TABLES, *SERVICE_TABLES]
 
@@ -35,6 +36,11 @@ def setup(medflow: Any, create_tables: bool = False, seed_demo: bool = False) ->
         listener = status_listener(medflow.settings.get("notifications.templates"))
         listener._medflow_notices = True
         listeners.append(listener)
+    substitutions = getattr(medflow, "substitutions", None)
+    if substitutions is not None and not any(getattr(x, "_medflow_notices", False) for x in substitutions.listeners):
+        notice = substitution_listener(medflow.settings.get("notifications.templates"))
+        notice._medflow_notices = True
+        substitutions.listeners.append(notice)
     _register_periodic_jobs(medflow)
     if seed_demo:
         with medflow.db.write() as session:

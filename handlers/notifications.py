@@ -93,6 +93,17 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "subject": "Сообщение по заявлению {business_key}",
         "body": "{author}: {text}\nОтветить можно в разделе «Мои заявления».",
     },
+    "substitution_named": {
+        "subject": "Вы замещаете {absent_name} с {starts_on} по {ends_on}",
+        "body": "{absent_name} отсутствует с {starts_on} по {ends_on}{reason}. На это время в разделе «Задачи» "
+                "вам видны задачи групп {groups} и задачи, назначенные на {absent}; их можно взять себе "
+                "и выполнить. Назначил: {by}.",
+    },
+    "substitution_cancelled": {
+        "subject": "Замещение {absent_name} с {starts_on} по {ends_on} отменено",
+        "body": "Вы больше не замещаете {absent_name} (отменил: {by}). Задачи, которые вы взяли себе, "
+                "остаются у вас.",
+    },
     "generic": {"subject": "Заявление {business_key}", "body": "{text}"},
 }
 

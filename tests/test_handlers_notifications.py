@@ -12,6 +12,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, select
 
+from engine.accounts import Accounts
+from engine.errors import ValidationFailed
 from handlers.demo_registry_data import demo_applicant
 from handlers.notification_delivery import LoggingSmsChannel, NotificationDispatcher, SmtpEmailChannel
 from handlers.notifications import NOTIFIED_KEY, notify_applicant, notify_staff, render, status_listener
@@ -164,3 +166,27 @@ def test_starting_an_application_does_not_look_for_contacts_it_cannot_have(mf) -
         started = mf.runtime.start("medbook_issuance", {}, actor="ivanova")
     assert started["open_tasks"]
     assert [s for s in statements if "FROM applications" in s] == []
+
+
+def test_the_deputy_is_told_by_email_when_named_and_when_cancelled(mf, smtp_server) -> None:
+    _controller, inbox = smtp_server
+    accounts = Accounts(mf.db, mf.settings)
+    accounts.create("olga", "пароль-для-теста-1", "Ольга Отпускова", role="operator", groups=["medbook_operators"],
+                    email="olga@example.ru")
+    accounts.create("pavel", "пароль-для-теста-1", "Павел Заместин", role="operator", email="pavel@example.ru")
+    accounts.create("nomail", "пароль-для-теста-1", "Без почты", role="operator")
+    named = mf.substitutions.add("olga", "pavel", mf.substitutions.today(), mf.substitutions.today(), "отпуск",
+                                 actor="supervisor")
+    mf.substitutions.add("pavel", "nomail", mf.substitutions.today() + timedelta(days=3),
+                         mf.substitutions.today() + timedelta(days=4), actor="supervisor")  # nobody to write to
+    with pytest.raises(ValidationFailed):  # refused: no notice either
+        mf.substitutions.add("olga", "olga", mf.substitutions.today(), mf.substitutions.today(), actor="supervisor")
+    mf.substitutions.cancel(named.id, actor="supervisor")
+    dispatcher = NotificationDispatcher(mf.db, mf.settings, {"email": SmtpEmailChannel.from_settings(mf.settings)})
+    assert dispatcher.dispatch().sent == 2
+    day = f"{mf.substitutions.today():%d.%m.%Y}"
+    subjects = [(m["To"], str(make_header(decode_header(m["Subject"])))) for m in inbox.messages]
+    assert subjects == [("pavel@example.ru", f"Вы замещаете Ольга Отпускова с {day} по {day}"),
+                        ("pavel@example.ru", f"Замещение Ольга Отпускова с {day} по {day} отменено")]
+    body = inbox.messages[0].get_payload(decode=True).decode("utf-8")
+    assert "(отпуск)" in body and "medbook_operators" in body and "Назначил: supervisor" in body
