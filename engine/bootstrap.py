@@ -26,6 +26,7 @@ from engine.instance_store import InstanceStore
 from engine.models import ClockState, Definition
 from engine.periodic import PeriodicJob
 from engine.queries import Queries
+from engine.reports import Reports
 from engine.runtime import Runtime
 from engine.script_engine import TimeHelpers
 from engine.start_timers import schedule_on_deploy
@@ -45,6 +46,7 @@ class MedFlow:
     runtime: Runtime
     queries: Queries
     substitutions: Substitutions
+    reports: Reports
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
     @property
@@ -123,7 +125,7 @@ def build(settings: Settings, db: Database | None = None, clock: Clock | None = 
     definitions.deploy_listeners.append(lambda session, definition, bundle: schedule_on_deploy(
         session, definition, bundle, helpers))
     medflow = MedFlow(settings, db, clock, calendar, definitions, store, Runtime(store), Queries(store),
-                      Substitutions(db, settings.timezone))
+                      Substitutions(db, settings.timezone), Reports(db, calendar))
     # A handler package may need the built engine (its settings, database, status listeners,
     # periodic jobs): it exposes an idempotent setup(medflow).
     for name in handler_modules:

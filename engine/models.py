@@ -84,6 +84,9 @@ class Instance(Base):
         Index("ix_instances_process", "process_key", "id"),
         Index("ix_instances_status", "status", "id"),
         Index("ix_instances_started_by", "started_by", "id"),
+        # The period report reads a month by when applications came in and when they were finished.
+        Index("ix_instances_created", "created_at", "id"),
+        Index("ix_instances_completed", "completed_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_key: Mapped[str] = mapped_column(String(100), unique=True)

@@ -131,6 +131,21 @@ def test_a_deputys_worklist_and_whom_they_stand_in_for(medflow):
     assert_indexed(medflow, lambda: medflow.substitutions.away(["petrov", "sidorov"]))
 
 
+def test_a_period_report_reads_its_period(medflow):
+    """The monthly report: applications by when they came in and when they finished, tasks by
+    completion, and the CSV's rows a page at a time — each a range of an index, never a scan."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from engine.reports import period
+
+    medflow.runtime.start("review_loop", {"applicant_name": "Петров"})
+    month = period(date(2026, 4, 1), date(2026, 4, 30), ZoneInfo("Europe/Moscow"), date(2026, 4, 30))
+    assert_indexed(medflow, lambda: medflow.reports.applications(month))
+    assert_indexed(medflow, lambda: medflow.reports.applications(month, process_key="review_loop"))
+    assert_indexed(medflow, lambda: list(medflow.reports.rows(month)))
+
+
 def test_an_applicants_own_tasks(medflow):
     medflow.runtime.start("review_loop", {"applicant_name": "Петров"}, actor="petrov")
     assert_indexed(medflow, lambda: medflow.queries.tasks(groups=["applicants"], started_by="petrov", limit=50))

@@ -5,11 +5,11 @@ Durations and lateness are counted in working days of the production calendar, a
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.reports import percentile
 from engine.sla_queries import deadline_breaches, open_tasks_by_sla, recent_completions
 from webui.applications import APPLICANT_GROUP
 from webui.display import as_datetime, last_day, medflow, near_cutoff, zone
@@ -59,11 +59,7 @@ def breaches_by_week(weeks: int = 8) -> tuple[list[str], dict[str, list[float]]]
 
 
 def _percentile(values: list[int], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    rank = max(0, math.ceil(q * len(ordered)) - 1)
-    return float(ordered[rank])
+    return percentile(values, q) or 0.0
 
 
 def step_durations() -> tuple[list[str], dict[str, list[float]]]:
