@@ -13,6 +13,7 @@ from engine.cli.instance_cmds import register as register_instance_commands
 from engine.cli.instance_cmds import register_migration
 from engine.cli.ops_cmds import register as register_ops_commands
 from engine.cli.ops_cmds import register_scenarios
+from engine.cli.report_cmd import register as register_report_command
 from engine.cli.substitution_cmds import register as register_substitution_commands
 from engine.cli.web_cmds import register as register_web_commands
 from engine.db import connect, migrate
@@ -105,6 +106,7 @@ register_migration(cli)
 register_ops_commands(cli)
 register_scenarios(cli)
 register_substitution_commands(cli)
+register_report_command(cli)
 register_web_commands(cli)
 
 
