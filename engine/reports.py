@@ -194,7 +194,13 @@ def csv_chunks(rows: Iterable[dict[str, Any]], names: dict[str, str]) -> Iterato
 
     yield "\ufeff" + line(CSV_HEADER)
     for row in rows:
-        yield line((row["business_key"], names.get(row["process_key"], row["process_key"]),
+        yield line((_cell(row["business_key"]), _cell(names.get(row["process_key"], row["process_key"])),
                     f"{row['created_at']:%d.%m.%Y %H:%M}", STATUS_WORDS.get(row["status"], row["status"]),
-                    row["portal_status"], f"{row['completed_at']:%d.%m.%Y %H:%M}" if row["completed_at"] else "",
+                    _cell(row["portal_status"]), f"{row['completed_at']:%d.%m.%Y %H:%M}" if row["completed_at"] else "",
                     "" if row["working_days"] is None else row["working_days"]))
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet would run as a formula (=, +, -, @ first) is kept as text: statuses and
+    names come from diagrams an analyst deploys, not from code (OWASP "CSV injection")."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -53,3 +53,17 @@ def test_a_bad_period_is_refused_by_field(state) -> None:  # noqa: F811
     assert result.exit_code == 1 and "окончание раньше начала" in result.stderr
     empty = _report(state, "--from", "01.03.2026", "--to", "31.03.2026")
     assert empty.stdout.splitlines() == ["Отчёт за 01.03.2026–31.03.2026", "Заявлений нет."]
+
+
+def test_a_status_that_looks_like_a_formula_stays_text() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.reports import csv_chunks
+
+    at = datetime(2026, 4, 30, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    (_, line) = csv_chunks([{"business_key": "ЗВ-1", "process_key": "p", "created_at": at, "status": "completed",
+                             "portal_status": '=HYPERLINK("http://x")', "completed_at": None, "working_days": 0}],
+                           {"p": "@процедура"})
+    assert next(csv.reader([line], delimiter=";")) == [
+        "ЗВ-1", "'@процедура", "30.04.2026 12:00", "завершено", "'=HYPERLINK(\"http://x\")", "", "0"]

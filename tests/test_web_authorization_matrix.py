@@ -28,6 +28,8 @@ PAGES = {
     "/monitor/": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/dashboard": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/incidents": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/monitor/report": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/monitor/report.csv": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/instances/{other}": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/account": (REDIRECT, OK, OK, OK, OK, OK),
 }

@@ -76,13 +76,14 @@ def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webui import api_incidents, api_substitutions, api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
+    from webui import api_incidents, api_reports, api_substitutions, api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
     from webui.api import api
     from webui.health import health
     from webui.metrics import instrument, metrics
     from webui.modeler import modeler
     from webui.monitor import monitor
     from webui.portal import portal
+    from webui.report import report
     from webui.substitutions import substitutions
     from webui.worklist import worklist
 
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(substitutions, url_prefix="/worklist/substitutions")
     app.register_blueprint(modeler, url_prefix="/modeler")
     app.register_blueprint(monitor, url_prefix="/monitor")
+    app.register_blueprint(report, url_prefix="/monitor")  # /monitor/report, /monitor/report.csv
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(health)  # /health, /ready
     app.register_blueprint(metrics)  # /metrics

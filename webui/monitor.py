@@ -42,7 +42,7 @@ def _id(text: str | None) -> int | None:
     return int(text) if text.isdigit() and len(text) < 18 else None
 
 
-def _process_names() -> dict[str, str]:
+def process_names() -> dict[str, str]:
     return {d["process_key"]: d["name"] for d in medflow().queries.definitions()}
 
 
@@ -62,7 +62,7 @@ def index():  # type: ignore[no-untyped-def]
                                        before_id=_before_arg())
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    processes = sorted(_process_names().items())
+    processes = sorted(process_names().items())
     return render_template("monitor/index.html", rows=rows, more=more, processes=processes, args=args,
                            incidents=medflow().queries.incidents(limit=5),
                            incident_count=medflow().queries.open_incident_count(),
@@ -184,7 +184,7 @@ def incidents():  # type: ignore[no-untyped-def]
         rows = medflow().queries.incidents(limit=PAGE + 1, where=chosen, after_id=_id(request.args.get("after_id")))
         more, rows = len(rows) > PAGE, rows[:PAGE]
     return render_template("monitor/incidents.html", groups=medflow().queries.incident_groups(),
-                           names=_process_names(), chosen=chosen if chosen.process_key else None, rows=rows,
+                           names=process_names(), chosen=chosen if chosen.process_key else None, rows=rows,
                            next_after=rows[-1]["id"] if more else None, max_rate=MAX_PER_SECOND)
 
 

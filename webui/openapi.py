@@ -111,6 +111,13 @@ SCHEMAS: dict[str, Any] = {
         "starts_on": {"type": S, "format": "date"}, "ends_on": {"type": S, "format": "date"}, "reason": {"type": S},
         "created_by": {"type": S}, "created_at": {"type": S}, "cancelled_by": {"type": NULL_S},
         "cancelled_at": {"type": NULL_S}, "active": {"type": "boolean"}}},
+    "ProcessReport": {"type": "object", "required": ["process_key", "submitted", "finished", "outcomes"],
+                      "properties": {
+        "process_key": {"type": S}, "submitted": {"type": "integer"}, "finished": {"type": "integer"},
+        "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "median_working_days": {"type": ["number", "null"]}, "p90_working_days": {"type": ["number", "null"]},
+        "tasks_done": {"type": "integer"}, "tasks_with_deadline": {"type": "integer"},
+        "tasks_on_time": {"type": "integer"}, "on_time_share": {"type": ["number", "null"]}}},
     "Document": {"type": "object", "required": ["id", "name", "status", "problems"], "properties": {
         "id": {"type": S, "pattern": "^[0-9a-f]{32}$"}, "name": {"type": S}, "size": {"type": "integer"},
         "type": {"type": NULL_S}, "status": {"type": S}, "problems": {"type": "array", "items": {"type": S}},
@@ -234,6 +241,14 @@ def _paths() -> dict[str, Any]:
                     "ends_on": {"type": S, "format": "date"}, "reason": {"type": S, "maxLength": 300}}}))},
         "/substitutions/{substitution_id}/cancel": {"post": _op("Отменить замещение", {
             "200": _json(_ref("Substitution")), **_errors(403, 404, 409)}, parameters=[_path("substitution_id")])},
+        "/reports/applications": {"get": _op(
+            "Отчёт за период по процедурам: поступило, завершено и с каким итогом, рабочие дни, задачи в срок", {
+                "200": _json({"type": "object", "required": ["from", "to", "processes"], "properties": {
+                    "from": {"type": S, "format": "date"}, "to": {"type": S, "format": "date"},
+                    "processes": {"type": "array", "items": _ref("ProcessReport")}}}), **_errors(403, 422)},
+            parameters=[_query("from", {"type": S, "format": "date"}, "ГГГГ-ММ-ДД или ДД.ММ.ГГГГ", True),
+                        _query("to", {"type": S, "format": "date"}, "последний день, включительно", True),
+                        _query("process_key", {"type": S})])},
         "/clock/advance": {"post": _op("Перевести часы (только clock: simulated)", {
             "200": _json({"type": "object", "required": ["now"], "properties": {"now": {"type": S}}}),
             **_errors(403, 422)}, requestBody=_body({"type": "object", "required": ["amount"], "properties": {
