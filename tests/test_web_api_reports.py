@@ -6,21 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from engine.clock import RealClock, install_clock
-from engine.definitions import collect_files
-from tests.conftest import DIAGRAMS, make_medflow
 from tests.web_harness import web_for
 
 
 @pytest.fixture
-def web(database_url, sim_clock):  # type: ignore[no-untyped-def]
-    medflow = make_medflow(database_url, sim_clock)
-    medflow.definitions.deploy(collect_files([DIAGRAMS]))
-    try:
-        yield web_for(medflow)
-    finally:
-        medflow.db.dispose()
-        install_clock(RealClock())
+def web(medflow):  # type: ignore[no-untyped-def]
+    return web_for(medflow)
 
 
 def test_a_supervisor_reads_the_months_figures(web, sim_clock) -> None:

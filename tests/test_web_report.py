@@ -11,9 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from engine.clock import RealClock, install_clock
-from engine.definitions import collect_files
-from tests.conftest import DIAGRAMS, make_medflow
 from tests.web_harness import web_for
 
 PAGE = "/monitor/report"
@@ -24,15 +21,9 @@ HEADER = ["Номер заявления", "Процедура", "Подано",
 
 
 @pytest.fixture
-def web(database_url, sim_clock):  # type: ignore[no-untyped-def]
-    """The test diagrams on a simulated clock at Thursday 30.04.2026 12:00 (Moscow)."""
-    medflow = make_medflow(database_url, sim_clock)
-    medflow.definitions.deploy(collect_files([DIAGRAMS]))
-    try:
-        yield web_for(medflow)
-    finally:
-        medflow.db.dispose()
-        install_clock(RealClock())
+def web(medflow):  # type: ignore[no-untyped-def]
+    """The web app on the test diagrams, the simulated clock at Thursday 30.04.2026 12:00 (Moscow)."""
+    return web_for(medflow)
 
 
 def approved(web) -> str:  # type: ignore[no-untyped-def]

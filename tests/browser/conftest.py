@@ -16,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.web_harness import Web, make_web
+from webui.demo import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -45,6 +46,22 @@ def serving(web: Web) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
+
+
+def logged_in_page(browser, base: str, user: str, *, downloads: bool = False):  # type: ignore[no-untyped-def]
+    """A page of its own browser context, signed in as ``user`` (demo password, Russian locale).
+    ``page.errors`` collects the page's uncaught script errors for the test to assert empty."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU", accept_downloads=downloads)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    page.goto(f"{base}/login")
+    page.fill("#username", user)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
 
 
 @pytest.fixture(scope="module")

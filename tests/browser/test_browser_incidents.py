@@ -12,7 +12,7 @@ import pytest
 from engine.clock import RealClock, SimulatedClock, install_clock
 from engine.definitions import collect_files
 from tests import engine_test_handlers as handlers
-from tests.browser.conftest import serving
+from tests.browser.conftest import logged_in_page, serving
 from tests.conftest import DIAGRAMS, START, make_medflow
 from tests.web_harness import Web, web_for
 
@@ -40,15 +40,7 @@ def outage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[We
 def test_a_supervisor_retries_a_whole_group_at_a_rate(browser, outage) -> None:  # type: ignore[no-untyped-def]
     web, base, ids = outage
     assert len(web.medflow.queries.incidents()) == 3
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login")
-    page.fill("#username", "supervisor")
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page = logged_in_page(browser, base, "supervisor")
 
     page.goto(f"{base}/monitor/")
     page.click("text=Все инциденты по шагам")
@@ -71,5 +63,5 @@ def test_a_supervisor_retries_a_whole_group_at_a_rate(browser, outage) -> None: 
     jobs = [web.medflow.queries.instance(i)["jobs"] for i in ids]
     assert [[j["kind"] for j in js] for js in jobs] == [["retry"]] * 3
     assert [j[0]["due_at"] for j in jobs] == [(START + timedelta(seconds=s)).isoformat() for s in (0, 0.2, 0.4)]
-    assert not errors
-    context.close()
+    assert not page.errors
+    page.context.close()

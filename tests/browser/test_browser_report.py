@@ -10,7 +10,7 @@ import pytest
 
 from engine.clock import RealClock, SimulatedClock, install_clock
 from engine.definitions import collect_files
-from tests.browser.conftest import serving
+from tests.browser.conftest import logged_in_page, serving
 from tests.conftest import DIAGRAMS, START, make_medflow
 from tests.web_harness import Web, web_for
 
@@ -38,15 +38,7 @@ def month(tmp_path: Path) -> Iterator[tuple[Web, str]]:
 
 def test_a_supervisor_reads_the_months_figures_and_downloads_the_csv(browser, month, screenshots) -> None:  # type: ignore[no-untyped-def]
     web, base = month
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU", accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login")
-    page.fill("#username", "supervisor")
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page = logged_in_page(browser, base, "supervisor", downloads=True)
 
     page.goto(f"{base}/monitor/")
     page.click("text=Отчёт за период")
@@ -76,5 +68,5 @@ def test_a_supervisor_reads_the_months_figures_and_downloads_the_csv(browser, mo
     assert download.suggested_filename == "report-2026-04-30-2026-04-30.csv"
     lines = Path(download.path()).read_bytes().decode("utf-8").splitlines()
     assert lines[0] == "\ufeff" + HEADER and len(lines) == 3  # the header, then the two applications
-    assert not errors
-    context.close()
+    assert not page.errors
+    page.context.close()

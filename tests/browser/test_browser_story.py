@@ -8,25 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import logged_in_page
 from tests.medflow_harness import sample_file
 
 pytestmark = pytest.mark.browser
 
 BAD_SNILS = "11223344594"
-
-
-def _page(browser, base: str, user: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU", accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    page.goto(f"{base}/login")
-    page.fill("#username", user)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
 
 
 def _files(tmp: Path) -> dict[str, Path]:
@@ -57,7 +44,7 @@ def _fill_medbook(page, files: dict[str, Path], snils: str) -> None:  # type: ig
 
 
 def _operator_decides(browser, base: str, key: str, decide, shot: Path | None = None) -> None:  # type: ignore[no-untyped-def]
-    page = _page(browser, base, "operator1")
+    page = logged_in_page(browser, base, "operator1", downloads=True)
     page.goto(f"{base}/worklist/?q={key}")
     if shot is not None:
         page.screenshot(path=str(shot.with_name("03-worklist.png")), full_page=True)
@@ -87,7 +74,7 @@ def test_the_whole_story(live, browser, screenshots, tmp_path) -> None:
     files = _files(tmp_path)
 
     # An applicant: catalogue → form → invalid СНИЛС → message → fix → number.
-    applicant = _page(browser, base, "ivanova")
+    applicant = logged_in_page(browser, base, "ivanova", downloads=True)
     applicant.goto(base + "/")
     applicant.screenshot(path=str(screenshots / "00-catalogue.png"), full_page=True)
     applicant.click("text=Оформление электронной медицинской книжки")
@@ -141,7 +128,7 @@ def test_the_whole_story(live, browser, screenshots, tmp_path) -> None:
     assert not applicant.errors  # type: ignore[attr-defined]
 
     # An analyst changes a timer, lints and deploys a new version.
-    analyst = _page(browser, base, "analyst")
+    analyst = logged_in_page(browser, base, "analyst", downloads=True)
     analyst.goto(f"{base}/modeler/")
     analyst.screenshot(path=str(screenshots / "07-processes.png"), full_page=True)
     analyst.goto(f"{base}/modeler/processes/medbook_issuance")
@@ -184,7 +171,7 @@ def test_the_whole_story(live, browser, screenshots, tmp_path) -> None:
 
     running = start(client)
     assert submit(client, running, medbook_post(3)).status_code == 302
-    supervisor = _page(browser, base, "supervisor")
+    supervisor = logged_in_page(browser, base, "supervisor", downloads=True)
     supervisor.goto(f"{base}/monitor/instances/{running}")
     supervisor.wait_for_selector("#canvas[data-rendered='1']")
     assert int(supervisor.get_attribute("#canvas", "data-active-shown") or 0) >= 1
@@ -202,7 +189,7 @@ def test_each_miwg_reference_model_renders_in_the_modeler(live, browser) -> None
 
     with web.app.app_context():
         names = reference_files()
-    page = _page(browser, base, "analyst")
+    page = logged_in_page(browser, base, "analyst", downloads=True)
     for name in names:
         page.goto(f"{base}/modeler/reference/{name}")
         page.wait_for_selector("#canvas[data-rendered]:not([data-rendered=''])")

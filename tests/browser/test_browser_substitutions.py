@@ -5,23 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import logged_in_page
 from webui.demo import seed_applications
 
 pytestmark = pytest.mark.browser
-
-
-def _page(browser, base: str, user: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    page.goto(f"{base}/login")
-    page.fill("#username", user)
-    page.fill("#password", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
 
 
 def test_a_supervisor_names_a_deputy_who_then_sees_the_absent_operators_task(live, browser, screenshots) -> None:  # type: ignore[no-untyped-def]
@@ -31,12 +18,12 @@ def test_a_supervisor_names_a_deputy_who_then_sees_the_absent_operators_task(liv
     web.medflow.runtime.claim(task["id"], "operator1")
 
     # «commission» works only the accreditation queue: the medbook task is not theirs yet.
-    deputy = _page(browser, base, "commission")
+    deputy = logged_in_page(browser, base, "commission")
     deputy.goto(f"{base}/worklist/")
     assert deputy.locator(f"tr[data-task='{task['id']}']").count() == 0
     assert deputy.locator("#standing-in").count() == 0
 
-    supervisor = _page(browser, base, "supervisor")
+    supervisor = logged_in_page(browser, base, "supervisor")
     supervisor.goto(f"{base}/worklist/")
     supervisor.click("#substitutions-link")
     supervisor.wait_for_url(f"{base}/worklist/substitutions")
