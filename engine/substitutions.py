@@ -278,7 +278,6 @@ class Substitutions:
         covering = tuple(info for info, _ in rows)
         return WorkScope((username, *(c.absent for c in covering)), tuple(merged), covering)
 
-
     def away(self, usernames: Sequence[str]) -> dict[str, SubstitutionInfo]:
         """Who of ``usernames`` is away today, with the substitution that covers them (a task page
         says so beside its assignee and in its hand-over list)."""
@@ -288,6 +287,7 @@ class Substitutions:
         with self.db.read() as session:
             rows = session.scalars(select(Substitution).where(Substitution.absent.in_(names), _current(self.today())))
             return {r.absent: _info(r) for r in rows}
+
 
 def may_manage(role: str, username: str, absent: str) -> bool:
     """Supervisors name deputies for anyone; an operator only for their own absence."""
