@@ -27,6 +27,7 @@ from engine.db import Database
 from engine.errors import ValidationFailed
 from engine.models import Instance, UserTask
 from engine.substitutions import parse_day
+from engine.worklist_query import unindexed
 
 MAX_DAYS = 366
 PAGE = 1000
@@ -109,10 +110,19 @@ class Reports:
         self.db = db
         self.calendar = calendar
 
+    def _plain(self, column: Any) -> Any:
+        """A filter column SQLite must not choose an index by. With no statistics it prefers an
+        equality (status, procedure) to the period's range: every completed application, or every
+        one of the procedure, read to report one month (13 → 48 ms from 10,000 to 100,000)."""
+        return unindexed(column) if self.db.is_sqlite else column
+
+    def _only(self, process_key: str | None) -> list[Any]:
+        return [self._plain(Instance.process_key) == process_key] if process_key else []
+
     def applications(self, span: Period, process_key: str | None = None) -> list[ProcessFigures]:
         figures: dict[str, ProcessFigures] = defaultdict(lambda: ProcessFigures(""))
         since, until = span.since, span.until
-        only = [Instance.process_key == process_key] if process_key else []
+        only = self._only(process_key)
         with self.db.read_one() as connection:
             for key, count in connection.execute(
                     select(Instance.process_key, func.count()).where(
@@ -122,7 +132,7 @@ class Reports:
             finished = select(Instance.process_key, Instance.status, Instance.portal_status, Instance.created_at,
                               Instance.completed_at).where(
                 Instance.completed_at >= since, Instance.completed_at < until,
-                Instance.status.in_(("completed", "cancelled")), *only)
+                self._plain(Instance.status).in_(("completed", "cancelled")), *only)
             for row in connection.execute(finished):
                 entry = figures[row.process_key]
                 entry.finished += 1
@@ -149,7 +159,7 @@ class Reports:
             query = (select(Instance.id, Instance.business_key, Instance.process_key, Instance.status,
                             Instance.portal_status, Instance.created_at, Instance.completed_at)
                      .where(Instance.created_at >= span.since, Instance.created_at < span.until,
-                            *([Instance.process_key == process_key] if process_key else []))
+                            *self._only(process_key))
                      .order_by(Instance.created_at, Instance.id).limit(PAGE))
             if after is not None:
                 query = query.where(or_(Instance.created_at > after[0],

@@ -12,6 +12,7 @@ growing table, or a sort of all the rows that match, fails the test with the pla
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -141,9 +142,22 @@ def test_a_period_report_reads_its_period(medflow):
 
     medflow.runtime.start("review_loop", {"applicant_name": "Петров"})
     month = period(date(2026, 4, 1), date(2026, 4, 30), ZoneInfo("Europe/Moscow"), date(2026, 4, 30))
-    assert_indexed(medflow, lambda: medflow.reports.applications(month))
-    assert_indexed(medflow, lambda: medflow.reports.applications(month, process_key="review_loop"))
-    assert_indexed(medflow, lambda: list(medflow.reports.rows(month)))
+    for process_key in (None, "review_loop"):
+        for call in (partial(medflow.reports.applications, month, process_key),
+                     partial(lambda key: list(medflow.reports.rows(month, key)), process_key)):
+            assert_indexed(medflow, call)
+            assert_time_ranges(medflow, call)
+
+
+def assert_time_ranges(medflow: MedFlow, call: Callable[[], Any]) -> None:
+    """Every read of a growing table is a range of a time index. An index search on status or
+    procedure is not a scan, yet it reads every completed application or every one of the
+    procedure (SQLite chose so for the report, 13 → 48 ms from 10,000 to 100,000 applications)."""
+    if medflow.db.is_postgres:
+        return  # it chooses by its statistics, which a test's few rows do not have: bench (g) measures it
+    for plan in plans(medflow, call):
+        reads = [s for _, s in plan if s.startswith(("SCAN", "SEARCH")) and s.split()[1] in GROWING]
+        assert reads and all("created_at>" in s or "completed_at>" in s for s in reads), f"not a time range: {plan}"
 
 
 def test_an_applicants_own_tasks(medflow):
