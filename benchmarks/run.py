@@ -49,12 +49,14 @@ class Sizes:
     work_applications: int
     renewal: tuple[int, int]
     incidents: tuple[int, int]
+    report: tuple[int, int]
+    report_month: int
 
 
 FULL = Sizes(300, (1, 100, 1000), 10_000, 1_000, 150, 16, 25, 4, (10_000, 100_000), 200, 300,
-             100_000, 10_000, 3_000, 30, 12, 30, (10_000, 100_000), (1_000, 10_000))
+             100_000, 10_000, 3_000, 30, 12, 30, (10_000, 100_000), (1_000, 10_000), (10_000, 100_000), 1_000)
 QUICK = Sizes(20, (1, 10, 30), 1_000, 100, 8, 16, 1, 2, (200, 600), 30, 10, 2_000, 300, 200, 3, 4, 2, (200, 600),
-              (200, 600))
+              (200, 600), (200, 600), 50)
 
 # Every figure the table must show, in order; a failed section leaves "—" in its rows.
 KEYS = ["e2e_sqlite_real", "e2e_sqlite_engine", "e2e_pg_real", "e2e_pg_engine", "e2e_ceiling",
@@ -66,7 +68,9 @@ KEYS = ["e2e_sqlite_real", "e2e_sqlite_engine", "e2e_pg_real", "e2e_pg_engine", 
         "loop_first", "loop_mid", "loop_last", "rss_serve", "rss_worker", "rss_gunicorn",
         "six_engine", "six_ceiling", "timers_sqlite_p50", "timers_sqlite_p99",
         "renewal_small", "renewal_large", "renewal_growth",
-        "incidents_pg_small", "incidents_pg_large", "incidents_pg_growth", "incidents_sqlite_large"]
+        "incidents_pg_small", "incidents_pg_large", "incidents_pg_growth", "incidents_sqlite_large",
+        "report_pg_small", "report_pg_large", "report_pg_growth", "report_sqlite_small", "report_sqlite_large",
+        "report_sqlite_growth", "report_csv_large"]
 
 
 def _say(line: str) -> None:
@@ -272,9 +276,32 @@ def incidents_section(run: Run, s: Sizes, tmp: Path) -> None:
     )
 
 
+def report_section(run: Run, s: Sizes, tmp: Path) -> None:
+    from benchmarks.period_report_bench import period_report_costs
+
+    small, large = s.report
+    with postgres_database("report") as url:
+        pg = period_report_costs(url, tmp / "report-pg", s.report, s.report_month)
+    lite = period_report_costs(f"sqlite:///{tmp / 'report.db'}", tmp / "report-sqlite", s.report, s.report_month)
+    _say(f"period report pg {pg} sqlite {lite}")
+    month = f"a month of {s.report_month:,} applications"
+    for key, name, costs in (("pg", "PostgreSQL", pg), ("sqlite", "SQLite", lite)):
+        growth = costs["report"][large] / max(0.001, costs["report"][small])
+        run.add(
+            Figure(f"report_{key}_small", f"(g) period report, {month}, {small:,} in the database, {name}",
+                   costs["report"][small], "ms", higher_is_better=False),
+            Figure(f"report_{key}_large", f"(g) the same, {large:,} in the database, {name}", costs["report"][large],
+                   "ms", higher_is_better=False, note="/monitor/report: figures per procedure"),
+            Figure(f"report_{key}_growth", f"(g) period report growth {large:,} / {small:,}, {name}", growth, "×",
+                   "≤ 1.5 (flat)", growth <= 1.5, higher_is_better=False),
+        )
+    run.add(Figure("report_csv_large", f"(g) that month as CSV, {large:,} in the database, PostgreSQL",
+                   pg["csv"][large], "ms", higher_is_better=False, note=f"{s.report_month:,} rows, streamed by pages"))
+
+
 SECTIONS: list[tuple[str, Callable[[Run, Sizes, Path], None]]] = [
     ("engine", engine_section), ("http", http_section), ("timers", timers_section), ("scan", scan_section),
-    ("incidents", incidents_section)]
+    ("incidents", incidents_section), ("report", report_section)]
 
 
 def _ordered(run: Run) -> None:
@@ -289,7 +316,7 @@ def _ordered(run: Run) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke sizes (also BENCH_QUICK=1)")
-    parser.add_argument("--only", default="", help="comma-separated sections: engine,http,timers,scan,incidents")
+    parser.add_argument("--only", default="", help="comma-separated sections: engine,http,timers,scan,incidents,report")
     args = parser.parse_args(argv)
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     sizes = QUICK if quick else FULL
