@@ -234,3 +234,29 @@ def test_a_task_page_says_who_is_away_beside_the_assignee_and_in_the_hand_over_l
     options = page[page.index('id="assignee-select"'):page.index("</select>", page.index('id="assignee-select"'))]
     assert "(olga) — отсутствует по 08.05.2026, замещает pavel</option>" in options
     assert "(oleg)</option>" in options  # present: no note
+
+
+def test_a_group_task_can_be_handed_to_the_deputy_of_an_absent_member_only_while_they_stand_in(web) -> None:
+    """pavel is not in «operators»; while he stands in for olga, who is, he works that queue, so a
+    supervisor may hand him its task — before and after, the hand-over is refused and changes nothing."""
+    group_task, _ = tasks_of_olga(web)
+    supervisor = web.login("supervisor")
+    refused = supervisor.post_form(f"/worklist/tasks/{group_task}/assign", {"assignee": "pavel"}, follow_redirects=True)
+    assert any(m.startswith("Передать можно только сотруднику группы") for m in flashed(refused))
+    assert web.medflow.queries.task(group_task)["assignee"] is None
+    page = supervisor.get(f"/worklist/tasks/{group_task}").get_data(as_text=True)
+    assert 'value="pavel"' not in page
+
+    substitution = web.medflow.substitutions.add("olga", "pavel", **PERIOD, actor="supervisor")
+    page = supervisor.get(f"/worklist/tasks/{group_task}").get_data(as_text=True)
+    options = page[page.index('id="assignee-select"'):page.index("</select>", page.index('id="assignee-select"'))]
+    assert '<option value="pavel">Павел Заместин (pavel) — замещает olga</option>' in options
+    handed = supervisor.post_form(f"/worklist/tasks/{group_task}/assign", {"assignee": "pavel"}, follow_redirects=True)
+    assert "Задача передана: pavel." in flashed(handed)
+    assert web.medflow.queries.task(group_task)["assignee"] == "pavel"
+
+    other = web.medflow.runtime.start("review_loop", {})["open_tasks"][0]["id"]
+    web.medflow.substitutions.cancel(substitution.id, "supervisor")
+    refused = supervisor.post_form(f"/worklist/tasks/{other}/assign", {"assignee": "pavel"}, follow_redirects=True)
+    assert any(m.startswith("Передать можно только сотруднику группы") for m in flashed(refused))
+    assert web.medflow.queries.task(other)["assignee"] is None

@@ -7,6 +7,7 @@ Conflicts (someone else claimed or completed the task meanwhile) come from the e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from engine.accounts import AccountInfo
 from engine.errors import EngineError, NotFound, ValidationFailed
+from engine.substitutions import SubstitutionInfo
 from webui import applications as apps
 from webui import task_forms
 from webui.auth import account, roles_required, safe_next
@@ -40,6 +42,31 @@ def may_work(who: AccountInfo, task: dict[str, Any]) -> bool:
     if task.get("candidate_group") == apps.APPLICANT_GROUP:
         return False  # the applicant's own form is not an operator's task
     return sees_all(who) or may_see(who, task)
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """Whom a task of a group may be handed over to: its members and, for a member who is away,
+    their deputy — who works the group's queue meanwhile, whatever their own groups."""
+
+    members: list[AccountInfo]
+    deputies: list[AccountInfo]
+    deputy_for: dict[str, str]  # deputy → the member they stand in for
+    away: dict[str, SubstitutionInfo]  # who of the members (and the task's assignee) is away
+
+    def may_receive(self, username: str) -> bool:
+        return username in self.deputy_for or any(m.username == username for m in self.members)
+
+
+def hand_over(task: dict[str, Any]) -> HandOver:
+    accounts = current_app.extensions["accounts"]
+    members = accounts.group_members(task.get("candidate_group") or "")
+    away = medflow().substitutions.away([m.username for m in members] + [task.get("assignee") or ""])
+    names = {m.username for m in members}
+    deputy_for = {info.deputy: m.username for m in members
+                  if (info := away.get(m.username)) is not None and info.deputy not in names}
+    deputies = [p for p in map(accounts.find, deputy_for) if p is not None and p.active]
+    return HandOver(members, deputies, {p.username: deputy_for[p.username] for p in deputies}, away)
 
 
 def applicant_name(data: dict[str, Any]) -> str:
@@ -128,9 +155,9 @@ def _act(task_id: str, action: str) -> Any:
             flash("Задача возвращена в очередь группы.", "info")
         elif action == "assign":
             target = request.form.get("assignee", "")
-            members = {a.username for a in current_app.extensions["accounts"].group_members(task["candidate_group"] or "")}
-            if target not in members:
-                flash("Передать можно только сотруднику группы этой задачи.", "error")
+            if not hand_over(task).may_receive(target):
+                flash("Передать можно только сотруднику группы этой задачи или тому, кто замещает "
+                      "отсутствующего сотрудника группы.", "error")
             elif task.get("assignee") not in (None, who.username) and not sees_all(who) \
                     and not scope_of(who).covers(task.get("assignee")):
                 flash(f"Задача в работе у {task['assignee']}: передать её может он или руководитель.", "error")
@@ -188,11 +215,11 @@ def task(task_id: str):  # type: ignore[no-untyped-def]
     submitted = apps.submit_task(item["business_key"])
     app_fields, _ = task_forms.fields_for((submitted or {}).get("schema"), (submitted or {}).get("ui_schema"),
                                           apps.submitted_values(instance, (submitted or {}).get("schema")))
-    members = current_app.extensions["accounts"].group_members(item.get("candidate_group") or "")
-    away = medflow().substitutions.away([m.username for m in members] + [item.get("assignee") or ""])
+    candidates = hand_over(item)
     history = medflow().queries.history(item["business_key"], last=15, skip=("element_completed",))
     return render_template(
-        "worklist/task.html", task=item, instance=instance, app_fields=app_fields, members=members, away=away,
+        "worklist/task.html", task=item, instance=instance, app_fields=app_fields, hand_over=candidates,
+        away=candidates.away,
         history=history, notice=(instance.get("data") or {}).get("refusal_notice"),
         review_note=(instance.get("data") or {}).get("review_note"), mine=item.get("assignee") == who.username,
         **task_forms.form_context(item, values, errors)), 422 if errors else 200
