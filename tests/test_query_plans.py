@@ -313,3 +313,13 @@ def test_an_outages_incidents_grouped_paged_and_retried_as_one(medflow, sim_cloc
     assert_indexed(medflow, lambda: medflow.queries.incidents(limit=50, where=group, after_id=1))
     assert_indexed(medflow, lambda: medflow.runtime.retry_incidents(group, "s", per_second=5))
     assert medflow.queries.open_incident_count() == 0
+
+
+def test_the_staff_page(medflow):
+    """The staff list and everyone's open tasks: by the role index and one range per person,
+    never through the applicants (a region has hundreds of thousands)."""
+    from engine.accounts import Accounts
+    from engine.departures import open_tasks_by_person
+
+    assert_indexed(medflow, lambda: Accounts(medflow.db, medflow.settings).staff())
+    assert_indexed(medflow, lambda: open_tasks_by_person(medflow.db, ["petrov", "sidorov"]))

@@ -1,0 +1,103 @@
+"""`/monitor/staff`: the staff at a glance — role, groups, open tasks, who is away and who stands
+in — and a departure from the browser: disable an account and hand its open tasks to a colleague
+or back to the groups' queues (engine/departures.py, the same as `medflow users disable`).
+
+A refusal (an unknown colleague, oneself, someone not working with tasks) comes back as 422 with
+the message at the row's field, and nothing is changed: the engine checks the colleague before it
+disables anyone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from engine.accounts import AccountInfo
+from engine.departures import depart, may_disable, open_tasks_by_person
+from engine.errors import ValidationFailed
+from webui.auth import ROLE_NAMES, account, roles_required
+from webui.display import medflow
+
+staff = Blueprint("staff", __name__)
+# A region's staff is hundreds of people: every page lists them all, and the substitutions too.
+LIMIT = 1000
+MAX_INPUT = 200
+
+
+def _me() -> AccountInfo:
+    who = account()
+    assert who is not None  # roles_required let only a logged-in person through
+    return who
+
+
+def _people() -> list[AccountInfo]:
+    return current_app.extensions["accounts"].staff()
+
+
+def _page(errors: dict[str, list[str]] | None = None, chosen: dict[str, str] | None = None, status: int = 200) -> Any:
+    who, people = _me(), _people()
+    names = [p.username for p in people]
+    subs = medflow().substitutions
+    return render_template(
+        "monitor/staff.html", people=people, role_names=ROLE_NAMES,
+        open_tasks=open_tasks_by_person(medflow().db, names), away=subs.away(names),
+        standing_in=_standing_in(subs),
+        manageable={p.username for p in people if may_disable(who, p)},
+        colleagues=[p for p in people if p.active and p.role in ("operator", "supervisor")],
+        errors=errors or {}, chosen=chosen or {}), status
+
+
+def _standing_in(subs: Any) -> dict[str, list[str]]:
+    """deputy → whom they stand in for today."""
+    today, found = subs.today(), {}
+    for s in subs.current(limit=LIMIT):
+        if s.active_on(today):
+            found.setdefault(s.deputy, []).append(s.absent)
+    return found
+
+
+def _target(username: str) -> AccountInfo:
+    person = current_app.extensions["accounts"].find(username)
+    if person is None or person.role == "applicant":
+        abort(404)
+    if not may_disable(_me(), person):
+        abort(403, "Отключать и включать учётные записи может администратор, а руководитель — своих "
+                   "операторов и аналитиков; свою учётную запись отключить нельзя.")
+    return person
+
+
+@staff.get("/staff")
+@roles_required("supervisor")
+def index():  # type: ignore[no-untyped-def]
+    return _page()
+
+
+@staff.post("/staff/<username>/disable")
+@roles_required("supervisor")
+def disable(username: str):  # type: ignore[no-untyped-def]
+    person = _target(username)
+    if not person.active:
+        flash(f"Учётная запись {username} уже отключена.", "info")
+        return redirect(url_for("staff.index"))
+    to = (request.form.get("to") or "").strip()[:MAX_INPUT] or None
+    try:
+        gone = depart(medflow(), current_app.extensions["accounts"], username, _me().username, to)
+    except ValidationFailed as exc:
+        return _page({username: [e.get("message") or "" for e in exc.errors]}, {username: to or ""}, 422)
+    where = f"сотруднику {gone.hand_over_to}" if gone.hand_over_to else "в очереди их групп"
+    flash(f"Учётная запись {username} отключена. Открытых задач передано {where}: {gone.tasks_moved}.", "success")
+    for s in gone.substitutions_cancelled:
+        if s.deputy == username:
+            flash(f"{username} замещал(а) {s.absent} по {s.ends_on:%d.%m.%Y}: назначьте другого заместителя.", "error")
+    return redirect(url_for("staff.index"))
+
+
+@staff.post("/staff/<username>/enable")
+@roles_required("supervisor")
+def enable(username: str):  # type: ignore[no-untyped-def]
+    person = _target(username)
+    if not person.active:
+        current_app.extensions["accounts"].set_active(username, True, actor=_me().username)
+        flash(f"Учётная запись {username} включена.", "success")
+    return redirect(url_for("staff.index"))
