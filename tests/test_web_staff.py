@@ -112,8 +112,11 @@ def test_a_form_without_its_csrf_token_is_refused(web) -> None:
 
 
 def test_a_disabled_account_cannot_log_in_until_enabled_again(web) -> None:
+    olga = web.login("olga", "pass12345")
+    assert olga.get("/worklist/").status_code == 200
     supervisor = web.login("supervisor")
     supervisor.post_form(f"{PAGE}/olga/disable", {})
+    assert olga.get("/worklist/").status_code == 302  # her open session ends at its next request
     with pytest.raises(AssertionError):
         web.login("olga", "pass12345")
     page = supervisor.get(PAGE).get_data(as_text=True)
