@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from engine.accounts import AccountInfo, Accounts
-from engine.db import Database
+from engine.accounts import Accounts
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import UserTask
 from engine.substitutions import WORKING_ROLES, SubstitutionInfo
@@ -35,25 +34,6 @@ class Departure:
     def to_dict(self, today: Any) -> dict[str, Any]:
         return {"username": self.username, "hand_over_to": self.hand_over_to, "tasks_moved": self.tasks_moved,
                 "substitutions_cancelled": [s.to_dict(today) for s in self.substitutions_cancelled]}
-
-
-def may_disable(actor: AccountInfo, target: AccountInfo) -> bool:
-    """An admin disables and enables anyone but themselves; a supervisor, operators and analysts
-    (their staff), not another supervisor or an admin. Nobody locks themselves out."""
-    if actor.username == target.username or target.role == "applicant":
-        return False
-    return actor.role == "admin" or (actor.role == "supervisor" and target.role in ("operator", "analyst"))
-
-
-def open_tasks_by_person(db: Database, usernames: list[str]) -> dict[str, int]:
-    """How many open tasks each person holds (what a departure would move): one range of
-    ix_user_tasks_assignee per person."""
-    if not usernames:
-        return {}
-    query = (select(UserTask.assignee, func.count()).where(UserTask.assignee.in_(usernames),
-                                                           UserTask.status == "open").group_by(UserTask.assignee))
-    with db.read() as session:
-        return {name: count for name, count in session.execute(query)}
 
 
 def depart(medflow: Any, accounts: Accounts, username: str, actor: str,

@@ -319,7 +319,7 @@ def test_the_staff_page(medflow):
     """The staff list and everyone's open tasks: by the role index and one range per person,
     never through the applicants (a region has hundreds of thousands)."""
     from engine.accounts import Accounts
-    from engine.departures import open_tasks_by_person
+    from engine.staff import open_tasks_by_person
 
     assert_indexed(medflow, lambda: Accounts(medflow.db, medflow.settings).staff())
     assert_indexed(medflow, lambda: open_tasks_by_person(medflow.db, ["petrov", "sidorov"]))

@@ -41,6 +41,7 @@ API = {
     "/api/v1/instances/{other}": (UNAUTHORIZED, MISSING, FORBIDDEN, FORBIDDEN, OK, OK),
     "/api/v1/instances/{other}/history": (UNAUTHORIZED, MISSING, FORBIDDEN, FORBIDDEN, OK, OK),
     "/api/v1/substitutions": (UNAUTHORIZED, FORBIDDEN, OK, FORBIDDEN, OK, OK),
+    "/api/v1/staff": (UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/api/v1/tasks/{own_draft_task}": (UNAUTHORIZED, OK, MISSING, MISSING, MISSING, MISSING),
     "/api/v1/tasks/{other_draft_task}": (UNAUTHORIZED, MISSING, MISSING, MISSING, MISSING, MISSING),
 }

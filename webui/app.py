@@ -76,7 +76,7 @@ def create_app(medflow: MedFlow, accounts: Accounts | None = None, **config: Any
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webui import api_incidents, api_reports, api_substitutions, api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
+    from webui import api_incidents, api_reports, api_staff, api_substitutions, api_tasks, forms_editor  # noqa: F401  (their routes join the api and modeler blueprints)
     from webui.api import api
     from webui.health import health
     from webui.metrics import instrument, metrics

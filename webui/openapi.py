@@ -65,6 +65,16 @@ SCHEMAS: dict[str, Any] = {
     "DeployResult": {"type": "object", "required": ["process_key", "version", "created"], "properties": {
         "process_key": {"type": S}, "name": {"type": S}, "version": {"type": "integer"},
         "bundle_hash": {"type": S}, "created": {"type": "boolean"}}},
+    "StaffMember": {"type": "object", "required": ["username", "role", "active", "open_tasks"], "properties": {
+        "username": {"type": S}, "full_name": {"type": S}, "role": {"type": S},
+        "groups": {"type": "array", "items": {"type": S}}, "active": {"type": "boolean"},
+        "open_tasks": {"type": "integer", "minimum": 0},
+        "away": {"type": ["object", "null"], "properties": {"until": {"type": S, "format": "date"},
+                                                           "deputy": {"type": S}}},
+        "standing_in_for": {"type": "array", "items": {"type": S}}}},
+    "Departure": {"type": "object", "required": ["username", "tasks_moved"], "properties": {
+        "username": {"type": S}, "hand_over_to": {"type": NULL_S}, "tasks_moved": {"type": "integer"},
+        "substitutions_cancelled": {"type": "array", "items": _ref("Substitution")}}},
     "Problem": {"type": "object", "required": ["message"], "properties": {
         "file": {"type": NULL_S}, "line": {"type": ["integer", "null"]}, "element_id": {"type": NULL_S},
         "message": {"type": S}}},
@@ -241,6 +251,17 @@ def _paths() -> dict[str, Any]:
                     "ends_on": {"type": S, "format": "date"}, "reason": {"type": S, "maxLength": 300}}}))},
         "/substitutions/{substitution_id}/cancel": {"post": _op("Отменить замещение", {
             "200": _json(_ref("Substitution")), **_errors(403, 404, 409)}, parameters=[_path("substitution_id")])},
+        "/staff": {"get": _op("Сотрудники: открытые задачи, отсутствие, кого замещают", {
+            "200": _json({"type": "array", "items": _ref("StaffMember")}), **_errors(403)})},
+        "/staff/{username}/disable": {"post": _op(
+            "Отключить учётную запись (увольнение): задачи — коллеге или в очереди групп; повтор безопасен", {
+                "200": _json(_ref("Departure")), **_errors(403, 404, 422)}, parameters=[_path("username")],
+            requestBody=_body({"type": "object", "properties": {
+                "to": {"type": NULL_S, "description": "кому передать открытые задачи; без него — в очереди групп"}}}))},
+        "/staff/{username}/enable": {"post": _op("Включить учётную запись снова", {
+            "200": _json({"type": "object", "required": ["username", "active"], "properties": {
+                "username": {"type": S}, "active": {"type": "boolean"}}}), **_errors(403, 404)},
+            parameters=[_path("username")])},
         "/reports/applications": {"get": _op(
             "Отчёт за период по процедурам: поступило, завершено и с каким итогом, рабочие дни, задачи в срок", {
                 "200": _json({"type": "object", "required": ["from", "to", "processes"], "properties": {

@@ -14,14 +14,13 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from engine.accounts import AccountInfo
-from engine.departures import depart, may_disable, open_tasks_by_person
-from engine.errors import ValidationFailed
+from engine.departures import depart
+from engine.errors import NotAllowed, NotFound, ValidationFailed
+from engine.staff import manageable, may_disable, overview
 from webui.auth import ROLE_NAMES, account, roles_required
 from webui.display import medflow
 
 staff = Blueprint("staff", __name__)
-# A region's staff is hundreds of people: every page lists them all, and the substitutions too.
-LIMIT = 1000
 MAX_INPUT = 200
 
 
@@ -31,40 +30,22 @@ def _me() -> AccountInfo:
     return who
 
 
-def _people() -> list[AccountInfo]:
-    return current_app.extensions["accounts"].staff()
-
-
 def _page(errors: dict[str, list[str]] | None = None, chosen: dict[str, str] | None = None, status: int = 200) -> Any:
-    who, people = _me(), _people()
-    names = [p.username for p in people]
-    subs = medflow().substitutions
+    who, members = _me(), overview(medflow(), current_app.extensions["accounts"])
     return render_template(
-        "monitor/staff.html", people=people, role_names=ROLE_NAMES,
-        open_tasks=open_tasks_by_person(medflow().db, names), away=subs.away(names),
-        standing_in=_standing_in(subs),
-        manageable={p.username for p in people if may_disable(who, p)},
-        colleagues=[p for p in people if p.active and p.role in ("operator", "supervisor")],
+        "monitor/staff.html", members=members, role_names=ROLE_NAMES,
+        manageable={m.person.username for m in members if may_disable(who, m.person)},
+        colleagues=[m.person for m in members if m.person.active and m.person.role in ("operator", "supervisor")],
         errors=errors or {}, chosen=chosen or {}), status
 
 
-def _standing_in(subs: Any) -> dict[str, list[str]]:
-    """deputy → whom they stand in for today."""
-    today, found = subs.today(), {}
-    for s in subs.current(limit=LIMIT):
-        if s.active_on(today):
-            found.setdefault(s.deputy, []).append(s.absent)
-    return found
-
-
 def _target(username: str) -> AccountInfo:
-    person = current_app.extensions["accounts"].find(username)
-    if person is None or person.role == "applicant":
+    try:
+        return manageable(current_app.extensions["accounts"], _me(), username)
+    except NotFound:
         abort(404)
-    if not may_disable(_me(), person):
-        abort(403, "Отключать и включать учётные записи может администратор, а руководитель — своих "
-                   "операторов и аналитиков; свою учётную запись отключить нельзя.")
-    return person
+    except NotAllowed as exc:
+        abort(403, exc.message)
 
 
 @staff.get("/staff")
