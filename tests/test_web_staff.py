@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.models import AuditEvent
-from tests.web_harness import web_for
+from tests.web_harness import staff_web
 
 PAGE = "/monitor/staff"
 PERIOD = {"starts_on": "2026-04-30", "ends_on": "2026-05-08"}  # running on the simulated clock's day
@@ -18,15 +18,7 @@ PERIOD = {"starts_on": "2026-04-30", "ends_on": "2026-05-08"}  # running on the 
 
 @pytest.fixture
 def web(medflow):  # type: ignore[no-untyped-def]
-    """olga and oleg in «operators», pavel in «front»; a task of a group that is not olga's is hers."""
-    web = web_for(medflow)
-    for name, full, group in (("olga", "Ольга Уходящая", "operators"), ("oleg", "Олег Остающийся", "operators"),
-                              ("pavel", "Павел Заместин", "front")):
-        web.accounts.create(name, "pass12345", full, role="operator", groups=[group])
-    task = medflow.runtime.start("answer_or_expire", {})["open_tasks"][0]["id"]
-    medflow.runtime.assign(task, "olga", "supervisor")
-    web.task = task
-    return web
+    return staff_web(medflow)
 
 
 def row(page: str, username: str) -> str:

@@ -81,6 +81,19 @@ def web_for(medflow: MedFlow, **config: Any) -> Web:
     return Web(medflow, app, accounts)
 
 
+def staff_web(medflow: MedFlow) -> Web:
+    """The web app on the test diagrams' engine with a leaver: olga and oleg in «operators», pavel
+    in «front» (password pass12345); ``web.task`` is a task of a group that is not olga's, hers."""
+    web = web_for(medflow)
+    for name, full, group in (("olga", "Ольга Уходящая", "operators"), ("oleg", "Олег Остающийся", "operators"),
+                              ("pavel", "Павел Заместин", "front")):
+        web.accounts.create(name, "pass12345", full, role="operator", groups=[group])
+    task = medflow.runtime.start("answer_or_expire", {})["open_tasks"][0]["id"]
+    medflow.runtime.assign(task, "olga", "supervisor")
+    web.task = task  # type: ignore[attr-defined]
+    return web
+
+
 def medbook_post(person: int = 0, **overrides: Any) -> dict[str, Any]:
     """A medbook application as the browser posts it (flat dotted names), files to attach separately."""
     from handlers.demo_registry_data import demo_applicant
