@@ -35,6 +35,11 @@ class Departure:
         return {"username": self.username, "hand_over_to": self.hand_over_to, "tasks_moved": self.tasks_moved,
                 "substitutions_cancelled": [s.to_dict(today) for s in self.substitutions_cancelled]}
 
+    def headline(self) -> str:
+        """What the person who disabled the account is told (the CLI and the staff page)."""
+        where = f"сотруднику {self.hand_over_to}" if self.hand_over_to else "в очереди их групп"
+        return f"Учётная запись {self.username} отключена. Открытых задач передано {where}: {self.tasks_moved}."
+
 
 def depart(medflow: Any, accounts: Accounts, username: str, actor: str,
            hand_over_to: str | None = None) -> Departure:

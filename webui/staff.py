@@ -66,8 +66,7 @@ def disable(username: str):  # type: ignore[no-untyped-def]
         gone = depart(medflow(), current_app.extensions["accounts"], username, _me().username, to)
     except ValidationFailed as exc:
         return _page({username: [e.get("message") or "" for e in exc.errors]}, {username: to or ""}, 422)
-    where = f"сотруднику {gone.hand_over_to}" if gone.hand_over_to else "в очереди их групп"
-    flash(f"Учётная запись {username} отключена. Открытых задач передано {where}: {gone.tasks_moved}.", "success")
+    flash(gone.headline(), "success")
     for s in gone.substitutions_cancelled:
         if s.deputy == username:
             flash(f"{username} замещал(а) {s.absent} по {s.ends_on:%d.%m.%Y}: назначьте другого заместителя.", "error")

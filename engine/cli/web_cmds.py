@@ -150,8 +150,7 @@ def register(cli: click.Group) -> None:
         from engine.departures import depart
 
         gone = depart(state.medflow, _accounts(state), username, actor, hand_over_to)
-        where = f"пользователю {gone.hand_over_to}" if gone.hand_over_to else "в очереди их групп"
-        lines = [f"Учётная запись {username} отключена. Открытых задач передано {where}: {gone.tasks_moved}."]
+        lines = [gone.headline()]
         lines += [f"Отменено замещение #{s.id}: {s.deputy} за {s.absent}, {s.starts_on:%d.%m.%Y}–{s.ends_on:%d.%m.%Y}"
                   + (f" — назначьте {s.absent} другого заместителя" if s.deputy == username else "")
                   for s in gone.substitutions_cancelled]
