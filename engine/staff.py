@@ -59,6 +59,15 @@ def manageable(accounts: Accounts, actor: AccountInfo, username: str) -> Account
     return person
 
 
+def reenable(accounts: Accounts, actor: AccountInfo, username: str) -> bool:
+    """Enable a disabled staff member's account again (as ``manageable`` allows); False when it
+    was active already, so a repeated request changes nothing."""
+    if manageable(accounts, actor, username).active:
+        return False
+    accounts.set_active(username, True, actor=actor.username)
+    return True
+
+
 def open_tasks_by_person(db: Database, usernames: list[str]) -> dict[str, int]:
     """How many open tasks each person holds (what a departure would move): one range of
     ix_user_tasks_assignee per person."""

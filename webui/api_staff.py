@@ -13,7 +13,7 @@ from flask import current_app, jsonify
 
 from engine.departures import depart
 from engine.errors import ValidationFailed
-from engine.staff import manageable, overview
+from engine.staff import manageable, overview, reenable
 from webui.api import api, json_body, require
 from webui.display import medflow
 
@@ -39,8 +39,5 @@ def staff_disable(username: str):  # type: ignore[no-untyped-def]
 
 @api.post("/staff/<username>/enable")
 def staff_enable(username: str):  # type: ignore[no-untyped-def]
-    who = require("supervisor")
-    accounts = current_app.extensions["accounts"]
-    if not manageable(accounts, who, username).active:
-        accounts.set_active(username, True, actor=who.username)
+    reenable(current_app.extensions["accounts"], require("supervisor"), username)
     return jsonify({"username": username, "active": True})

@@ -9,6 +9,8 @@ disables anyone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,7 +18,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from engine.accounts import AccountInfo
 from engine.departures import depart
 from engine.errors import NotAllowed, NotFound, ValidationFailed
-from engine.staff import manageable, may_disable, overview
+from engine.staff import manageable, may_disable, overview, reenable
 from webui.auth import ROLE_NAMES, account, roles_required
 from webui.display import medflow
 
@@ -39,9 +41,11 @@ def _page(errors: dict[str, list[str]] | None = None, chosen: dict[str, str] | N
         errors=errors or {}, chosen=chosen or {}), status
 
 
-def _target(username: str) -> AccountInfo:
+@contextmanager
+def _as_http() -> Iterator[None]:
+    """No such staff member: 404; not theirs to manage: 403 with the engine's words."""
     try:
-        return manageable(current_app.extensions["accounts"], _me(), username)
+        yield
     except NotFound:
         abort(404)
     except NotAllowed as exc:
@@ -57,7 +61,8 @@ def index():  # type: ignore[no-untyped-def]
 @staff.post("/staff/<username>/disable")
 @roles_required("supervisor")
 def disable(username: str):  # type: ignore[no-untyped-def]
-    person = _target(username)
+    with _as_http():
+        person = manageable(current_app.extensions["accounts"], _me(), username)
     if not person.active:
         flash(f"Учётная запись {username} уже отключена.", "info")
         return redirect(url_for("staff.index"))
@@ -76,8 +81,8 @@ def disable(username: str):  # type: ignore[no-untyped-def]
 @staff.post("/staff/<username>/enable")
 @roles_required("supervisor")
 def enable(username: str):  # type: ignore[no-untyped-def]
-    person = _target(username)
-    if not person.active:
-        current_app.extensions["accounts"].set_active(username, True, actor=_me().username)
+    with _as_http():
+        changed = reenable(current_app.extensions["accounts"], _me(), username)
+    if changed:
         flash(f"Учётная запись {username} включена.", "success")
     return redirect(url_for("staff.index"))
