@@ -64,6 +64,13 @@ def account() -> AccountInfo | None:
     return current_user.info if current_user.is_authenticated else None
 
 
+def signed_in() -> AccountInfo:
+    """Who is acting, on a page or route that let only a logged-in person through."""
+    who = account()
+    assert who is not None  # roles_required / require() turned everyone else away
+    return who
+
+
 def actor() -> str:
     who = account()
     return who.username if who else "anonymous"

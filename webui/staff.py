@@ -15,25 +15,19 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from engine.accounts import AccountInfo
 from engine.departures import depart
 from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.staff import manageable, may_disable, overview, reenable
-from webui.auth import ROLE_NAMES, account, roles_required
+from webui.auth import ROLE_NAMES, roles_required, signed_in
 from webui.display import medflow
 
 staff = Blueprint("staff", __name__)
 MAX_INPUT = 200
 
 
-def _me() -> AccountInfo:
-    who = account()
-    assert who is not None  # roles_required let only a logged-in person through
-    return who
-
 
 def _page(errors: dict[str, list[str]] | None = None, chosen: dict[str, str] | None = None, status: int = 200) -> Any:
-    who, members = _me(), overview(medflow(), current_app.extensions["accounts"])
+    who, members = signed_in(), overview(medflow(), current_app.extensions["accounts"])
     return render_template(
         "monitor/staff.html", members=members, role_names=ROLE_NAMES,
         manageable={m.person.username for m in members if may_disable(who, m.person)},
@@ -42,7 +36,7 @@ def _page(errors: dict[str, list[str]] | None = None, chosen: dict[str, str] | N
 
 
 @contextmanager
-def _as_http() -> Iterator[None]:
+def as_http() -> Iterator[None]:
     """No such staff member: 404; not theirs to manage: 403 with the engine's words."""
     try:
         yield
@@ -61,14 +55,14 @@ def index():  # type: ignore[no-untyped-def]
 @staff.post("/staff/<username>/disable")
 @roles_required("supervisor")
 def disable(username: str):  # type: ignore[no-untyped-def]
-    with _as_http():
-        person = manageable(current_app.extensions["accounts"], _me(), username)
+    with as_http():
+        person = manageable(current_app.extensions["accounts"], signed_in(), username)
     if not person.active:
         flash(f"Учётная запись {username} уже отключена.", "info")
         return redirect(url_for("staff.index"))
     to = (request.form.get("to") or "").strip()[:MAX_INPUT] or None
     try:
-        gone = depart(medflow(), current_app.extensions["accounts"], username, _me().username, to)
+        gone = depart(medflow(), current_app.extensions["accounts"], username, signed_in().username, to)
     except ValidationFailed as exc:
         return _page({username: [e.get("message") or "" for e in exc.errors]}, {username: to or ""}, 422)
     flash(gone.headline(), "success")
@@ -81,8 +75,8 @@ def disable(username: str):  # type: ignore[no-untyped-def]
 @staff.post("/staff/<username>/enable")
 @roles_required("supervisor")
 def enable(username: str):  # type: ignore[no-untyped-def]
-    with _as_http():
-        changed = reenable(current_app.extensions["accounts"], _me(), username)
+    with as_http():
+        changed = reenable(current_app.extensions["accounts"], signed_in(), username)
     if changed:
         flash(f"Учётная запись {username} включена.", "success")
     return redirect(url_for("staff.index"))

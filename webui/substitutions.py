@@ -16,7 +16,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from engine.accounts import AccountInfo
 from engine.errors import EngineError, ValidationFailed
 from engine.substitutions import SubstitutionInfo, may_manage
-from webui.auth import account, roles_required, safe_next
+from webui.auth import account, roles_required, safe_next, signed_in
 from webui.display import medflow
 from webui.work_scope import scope_of
 
@@ -32,11 +32,6 @@ MAX_INPUT = 1000
 MAX_ID = 2**62
 NOT_YOURS = "Оператор назначает заместителя только на время своего отсутствия."
 
-
-def _me() -> AccountInfo:
-    who = account()
-    assert who is not None  # roles_required let only a logged-in person through
-    return who
 
 
 def _manages_all(who: AccountInfo) -> bool:
@@ -91,14 +86,14 @@ def _blank(who: AccountInfo) -> dict[str, str]:
 @substitutions.get("")
 @roles_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
-    who = _me()
+    who = signed_in()
     return _page(who, _blank(who), [], 200)
 
 
 @substitutions.post("")
 @roles_required(*STAFF)
 def add():  # type: ignore[no-untyped-def]
-    who = _me()
+    who = signed_in()
     values = {name: (request.form.get(name) or "").strip()[:MAX_INPUT] for name in FIELDS}
     if not _manages_all(who) and not values["absent"]:
         values["absent"] = who.username  # the field is fixed for an operator: empty means themselves
@@ -119,7 +114,7 @@ def add():  # type: ignore[no-untyped-def]
 @substitutions.post("/<int:substitution_id>/cancel")
 @roles_required(*STAFF)
 def cancel(substitution_id: int):  # type: ignore[no-untyped-def]
-    who = _me()
+    who = signed_in()
     back = safe_next(request.form.get("back")) or url_for("substitutions.index")
     if substitution_id >= MAX_ID:
         flash(f"Замещение {substitution_id} не найдено", "error")

@@ -18,7 +18,7 @@ from engine.errors import EngineError, NotFound, ValidationFailed
 from engine.substitutions import SubstitutionInfo
 from webui import applications as apps
 from webui import task_forms
-from webui.auth import account, roles_required, safe_next
+from webui.auth import roles_required, safe_next, signed_in
 from webui.catalogue import BY_KEY
 from webui.display import last_day, medflow
 from webui.substitutions import standing_in
@@ -27,11 +27,6 @@ from webui.work_scope import may_see, scope_of
 worklist = Blueprint("worklist", __name__)
 STAFF = ("operator", "supervisor")
 
-
-def _me() -> AccountInfo:
-    who = account()
-    assert who is not None
-    return who
 
 
 def sees_all(who: AccountInfo) -> bool:
@@ -124,7 +119,7 @@ def _parse_day(text: str | None) -> date | None:
 @worklist.get("/")
 @roles_required(*STAFF)
 def index():  # type: ignore[no-untyped-def]
-    who = _me()
+    who = signed_in()
     rows = visible_tasks(who, request.args)
     processes = sorted({d["process_key"]: d["name"] for d in medflow().queries.definitions()}.items())
     return render_template("worklist/index.html", rows=rows, processes=processes, args=request.args,
@@ -136,14 +131,14 @@ def _task_or_404(task_id: str) -> dict[str, Any]:
         task = medflow().queries.task(task_id)
     except NotFound:
         abort(404)
-    if not may_work(_me(), task):
+    if not may_work(signed_in(), task):
         abort(403)
     return task
 
 
 def _act(task_id: str, action: str) -> Any:
     """Claim, unclaim or hand over; the engine's refusal becomes a notice for the person."""
-    who = _me()
+    who = signed_in()
     runtime = medflow().runtime
     task = _task_or_404(task_id)
     try:
@@ -190,7 +185,7 @@ def assign(task_id: str):  # type: ignore[no-untyped-def]
 @worklist.route("/tasks/<task_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def task(task_id: str):  # type: ignore[no-untyped-def]
-    who = _me()
+    who = signed_in()
     item = _task_or_404(task_id)
     values: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
