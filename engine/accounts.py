@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.account_models import ROLES, Account, ApiToken
+from engine.account_rules import clean_groups, password_problem, profile_errors, username_problem
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import Conflict, EngineError, NotFound, ValidationFailed
@@ -88,14 +89,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def password_problem(password: str) -> str | None:
-    if len(password) < 8:
-        return "Пароль должен быть не короче 8 символов"
-    if password.isdigit() or password.isalpha():
-        return "Пароль должен содержать и буквы, и цифры"
-    return None
-
-
 class Accounts:
     """Accounts and tokens. ``now`` is wall-clock time: lockouts concern people, not the
     simulated process time (which may stand still for days in a demo)."""
@@ -119,16 +112,15 @@ class Accounts:
 
     def create(self, username: str, password: str, full_name: str, role: str = "applicant",
                groups: Sequence[str] = (), email: str | None = None, actor: str = "system") -> AccountInfo:
-        errors = []
-        if not username or len(username) > 100 or not username.replace("_", "").replace(".", "").isalnum():
-            errors.append({"field": "username", "message": "Имя пользователя: буквы, цифры, «_» и «.»", "code": "format"})
-        if role not in ROLES:
-            errors.append({"field": "role", "message": f"Роль должна быть одной из: {', '.join(ROLES)}", "code": "enum"})
+        errors = [{"field": "username", "message": problem, "code": "format"}
+                  for problem in [username_problem(username)] if problem]
+        errors += profile_errors({"full_name": full_name, "email": email, "role": role, "groups": groups})
         problem = password_problem(password)
         if problem:
             errors.append({"field": "password", "message": problem, "code": "password"})
         if errors:
             raise ValidationFailed("Учётную запись создать нельзя", errors=errors)
+        groups = clean_groups(list(groups))
         with self.db.write() as session:
             if session.scalar(select(Account.id).where(Account.username == username)) is not None:
                 raise Conflict(f"Пользователь {username} уже существует", username=username)
@@ -147,6 +139,30 @@ class Accounts:
         if existing is not None:
             return existing, False
         return self.create(username, password, full_name, role, groups, email), True
+
+    def update(self, username: str, changes: dict[str, Any], actor: str = "system") -> AccountInfo:
+        """Change any of full_name, email, role and groups; each change is audited with its old
+        and new value. Refused by field, changing nothing, when one of them does not pass."""
+        unknown = sorted(set(changes) - {"full_name", "email", "role", "groups"})
+        errors = [{"field": name, "message": "Это поле изменить нельзя", "code": "readonly"} for name in unknown]
+        errors += profile_errors(changes)
+        if errors:
+            raise ValidationFailed("Учётную запись изменить нельзя", errors=errors)
+        if "groups" in changes:
+            changes = {**changes, "groups": clean_groups(changes["groups"])}
+        if "full_name" in changes:
+            changes = {**changes, "full_name": changes["full_name"].strip()}
+        with self.db.write() as session:
+            row = self._row(session, username)
+            for name, value in changes.items():
+                before = getattr(row, name)
+                if (list(before or ()) if name == "groups" else before) == value:
+                    continue
+                setattr(row, name, value)
+                self._audit(session, actor, f"account_{name}_changed", f"{username}: {_shown(before)}", _shown(value))
+            info = _info(row)
+        self._token_cache.clear()  # a cached token still carried the old role and groups
+        return info
 
     def set_password(self, username: str, password: str, actor: str = "system") -> None:
         problem = password_problem(password)
@@ -322,6 +338,10 @@ class Accounts:
                                    .order_by(AuditEvent.id.desc()).limit(limit))
             return [{"at": _aware(e.at), "actor": e.actor, "action": e.action, "old": e.old, "new": e.new}
                     for e in rows]
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list | tuple) else "—" if value is None else str(value)
 
 
 def _verify(hashed: str, password: str) -> bool:

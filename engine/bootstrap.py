@@ -23,7 +23,7 @@ from engine.db import Database, connect, migrate
 from engine.definitions import DefinitionStore
 from engine.handler_registry import handler_names, load_handler_modules
 from engine.instance_store import InstanceStore
-from engine.models import ClockState, Definition
+from engine.models import ClockState
 from engine.periodic import PeriodicJob
 from engine.queries import Queries
 from engine.reports import Reports
@@ -63,10 +63,8 @@ class MedFlow:
             self.calendar.is_working_day(date(y, 1, 1))
         try:
             with self.db.read() as session:
-                for key in session.scalars(select(Definition.process_key).distinct()).all():
-                    newest = self.definitions.latest(session, key)
-                    if newest is not None:
-                        self.definitions.parsed(session, newest.bundle_hash)
+                for newest in self.definitions.newest(session):
+                    self.definitions.parsed(session, newest.bundle_hash)
         except Exception as exc:  # only a head start: the process must come up regardless
             # e.g. a schema not migrated yet (/ready says so) or a bundle that no longer parses (its
             # requests report that themselves).

@@ -169,6 +169,11 @@ class DefinitionStore:
     def latest(self, session: Session, key: str) -> Definition | None:
         return session.scalar(_LATEST, {"process_key": key})
 
+    def newest(self, session: Session) -> list[Definition]:
+        """The newest version of every deployed process, by key."""
+        keys = session.scalars(select(Definition.process_key).distinct().order_by(Definition.process_key)).all()
+        return [row for row in (self.latest(session, key) for key in keys) if row is not None]
+
     def parsed(self, session: Session, digest: str) -> ParsedBundle:
         bundle = self._parsed.get(digest)
         if bundle is not None:

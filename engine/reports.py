@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 
+from engine.account_rules import APPLICANT_GROUP
 from engine.calendar import ProductionCalendar
 from engine.db import Database
 from engine.errors import ValidationFailed
@@ -142,7 +143,7 @@ class Reports:
             tasks = select(UserTask.process_key, func.count(), func.count(UserTask.due_at),
                            func.sum(_on_time())).where(
                 UserTask.status == "completed", UserTask.completed_at >= since, UserTask.completed_at < until,
-                UserTask.completed_by.is_not(None), UserTask.candidate_group != "applicants",
+                UserTask.completed_by.is_not(None), UserTask.candidate_group != APPLICANT_GROUP,
                 *([UserTask.process_key == process_key] if process_key else [])).group_by(UserTask.process_key)
             for key, done, dated, on_time in connection.execute(tasks):
                 entry = figures[key]

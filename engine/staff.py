@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.account_rules import APPLICANT_GROUP
 from engine.accounts import AccountInfo, Accounts
 from engine.db import Database
-from engine.errors import NotAllowed, NotFound
+from engine.errors import EngineError, NotAllowed, NotFound, ValidationFailed
 from engine.models import UserTask
+from engine.projections import properties
 from engine.substitutions import SubstitutionInfo
 
 WHO_MAY = ("Отключать и включать учётные записи может администратор, а руководитель — своих операторов "
@@ -38,6 +40,17 @@ class StaffMember:
                 "away": None if self.away is None else {"until": self.away.ends_on.isoformat(),
                                                         "deputy": self.away.deputy},
                 "standing_in_for": list(self.standing_in_for)}
+
+
+STAFF_ROLES = ("operator", "analyst", "supervisor", "admin")
+WHO_MAY_GRANT = "Руководитель назначает роли «оператор» и «аналитик»; другие роли — администратор."
+
+
+def grantable_roles(actor: AccountInfo) -> tuple[str, ...]:
+    """The roles ``actor`` may give: an admin any staff role, a supervisor their own staff's."""
+    if actor.role == "admin":
+        return STAFF_ROLES
+    return ("operator", "analyst") if actor.role == "supervisor" else ()
 
 
 def may_disable(actor: AccountInfo, target: AccountInfo) -> bool:
@@ -66,6 +79,56 @@ def reenable(accounts: Accounts, actor: AccountInfo, username: str) -> bool:
         return False
     accounts.set_active(username, True, actor=actor.username)
     return True
+
+
+def add_member(accounts: Accounts, actor: AccountInfo, fields: dict[str, Any]) -> AccountInfo:
+    """A new staff account with a first password the person is told in person; refused by field."""
+    role = fields.get("role")
+    if role not in grantable_roles(actor):
+        _refuse_role(role)
+    return accounts.create(fields.get("username") or "", fields.get("password") or "", fields.get("full_name") or "",
+                           role=role, groups=fields.get("groups") or [], email=fields.get("email") or None,
+                           actor=actor.username)
+
+
+def edit_member(accounts: Accounts, actor: AccountInfo, username: str, changes: dict[str, Any]) -> AccountInfo:
+    """Change a staff member's name, e-mail, role or groups, as far as ``actor`` manages them."""
+    person = manageable(accounts, actor, username)
+    if "role" in changes and changes["role"] != person.role and changes["role"] not in grantable_roles(actor):
+        _refuse_role(changes["role"])
+    return accounts.update(username, changes, actor=actor.username)
+
+
+def reset_password(accounts: Accounts, actor: AccountInfo, username: str, password: str) -> None:
+    """A new password for someone who forgot theirs; the failed-login lock is lifted with it."""
+    manageable(accounts, actor, username)
+    accounts.set_password(username, password, actor=actor.username)
+
+
+def _refuse_role(role: Any) -> None:
+    raise ValidationFailed(WHO_MAY_GRANT, errors=[{"field": "role", "code": "forbidden",
+                                                   "message": f"{WHO_MAY_GRANT} Запрошено: {role or '—'}"}])
+
+
+def known_groups(medflow: Any, people: list[AccountInfo]) -> list[str]:
+    """The groups the newest deployed diagrams give tasks to (candidateGroups or the lane), and
+    those staff already have: what an editor offers as checkboxes, so a typo does not make a
+    queue nobody sees."""
+    found = {group for person in people for group in person.groups}
+    with medflow.db.read() as session:
+        for newest in medflow.definitions.newest(session):
+            try:
+                spec, subprocesses = medflow.definitions.parsed(session, newest.bundle_hash).spec_for(
+                    newest.process_key)
+            except (KeyError, EngineError):
+                continue  # a bundle that no longer parses reports that on its own pages
+            for one in (spec, *subprocesses.values()):
+                for task_spec in one.task_specs.values():
+                    if getattr(task_spec, "manual", False):
+                        group = properties(task_spec).get("candidateGroups") or task_spec.lane
+                        if group and group != APPLICANT_GROUP:
+                            found.add(group)
+    return sorted(found)
 
 
 def open_tasks_by_person(db: Database, usernames: list[str]) -> dict[str, int]:

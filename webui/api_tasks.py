@@ -15,10 +15,10 @@ from typing import Any
 
 from flask import jsonify, request
 
+from engine.account_rules import APPLICANT_GROUP
 from engine.accounts import AccountInfo
 from engine.errors import NotFound, ValidationFailed
 from webui.api import _int_arg, api, json_body, me
-from webui.applications import APPLICANT_GROUP
 from webui.display import medflow
 from webui.work_scope import may_see, scope_of
 

@@ -12,12 +12,12 @@ from typing import Any
 from flask import abort
 from sqlalchemy import select
 
+from engine.account_rules import APPLICANT_GROUP
 from engine.accounts import AccountInfo
 from engine.errors import NotFound
 from handlers.service_models import ApplicationRecord
 from webui.display import medflow
 
-APPLICANT_GROUP = "applicants"
 FIX_STATUS = "Заявление требует исправления"
 _PORTAL_MESSAGES = {
     "resubmission": "Отправить исправления",
