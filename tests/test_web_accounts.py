@@ -256,6 +256,15 @@ def test_cli_users_and_demo_seed(tmp_path, monkeypatch) -> None:
     assert wrong.exit_code == 2 and "boss" in wrong.output
     token = runner.invoke(cli, ["users", "token", "olga"], obj=State())
     assert token.output.startswith("mf_")
+    moved = runner.invoke(cli, ["users", "set", "olga", "--group", "medbook_operators", "--group", "mfc_operators",
+                                "--email", "olga@example.ru"], obj=State())
+    assert moved.exit_code == 0 and "группы: medbook_operators, mfc_operators." in moved.output, moved.output
+    wrong = runner.invoke(cli, ["users", "set", "olga", "--email", "olga", "--group", "a b"], obj=State())
+    assert wrong.exit_code == 1 and "Traceback" not in wrong.output
+    assert "  email: Адрес электронной почты" in wrong.output and "  groups: Группа «a b»" in wrong.output
+    cleared = json.loads(runner.invoke(cli, ["users", "set", "olga", "--no-groups", "--email", "-", "--json"],
+                                       obj=State()).output)
+    assert (cleared["groups"], cleared["email"], cleared["role"]) == ([], None, "operator")
 
 
 def test_a_groups_members_are_its_active_staff_whatever_the_number_of_applicants(web) -> None:

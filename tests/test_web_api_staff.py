@@ -68,3 +68,66 @@ def test_who_may_disable_whom(web, who, target, status) -> None:
     found = web.accounts.find(target)
     assert found is None or found.active
     assert web.medflow.queries.task(web.task)["assignee"] == "olga"
+
+
+NINA = {"username": "nina", "password": "first-pass1", "full_name": "Нина Новая", "email": "nina@example.ru",
+        "role": "operator", "groups": ["operators"]}
+
+
+def test_an_hr_system_adds_edits_and_resets_a_staff_account(web) -> None:
+    client, headers = web.client(), web.token("supervisor")
+    made = client.post("/api/v1/staff", json=NINA, headers=headers)
+    assert made.status_code == 201, made.json
+    assert made.json == {"id": made.json["id"], "username": "nina", "full_name": "Нина Новая",
+                         "email": "nina@example.ru", "role": "operator", "groups": ["operators"], "active": True}
+    again = client.post("/api/v1/staff", json=NINA, headers=headers)
+    assert again.status_code == 409 and again.json["error"] == "conflict"
+    changed = client.patch("/api/v1/staff/nina", json={"groups": ["front", "operators"], "email": None},
+                           headers=headers)
+    assert changed.status_code == 200 and (changed.json["groups"], changed.json["email"]) == (["front", "operators"],
+                                                                                             None)
+    assert changed.json["full_name"] == "Нина Новая"  # what the body does not name stays
+    reset = client.post("/api/v1/staff/nina/password", json={"password": "new-pass-2"}, headers=headers)
+    assert reset.status_code == 200 and reset.json == {"username": "nina", "password_changed": True}
+    assert web.accounts.authenticate("nina", "new-pass-2").groups == ("front", "operators")
+
+
+def test_a_changed_role_holds_for_the_persons_token_at_once(web) -> None:
+    olga = web.token("olga")
+    assert web.client().get("/api/v1/me", headers=olga).json["role"] == "operator"  # her account is now cached
+    changed = web.client().patch("/api/v1/staff/olga", json={"role": "analyst"}, headers=web.token("supervisor"))
+    assert changed.status_code == 200
+    assert web.client().get("/api/v1/me", headers=olga).json["role"] == "analyst"
+
+
+@pytest.mark.parametrize(("method", "path", "body", "fields"), [
+    ("post", "/api/v1/staff", {**NINA, "password": "short", "email": "nina@"}, ["email", "password"]),
+    ("post", "/api/v1/staff", {**NINA, "role": "admin"}, ["role"]),
+    ("post", "/api/v1/staff", {**NINA, "username": ["nina"], "groups": "operators"}, ["groups", "username"]),
+    ("patch", "/api/v1/staff/olga", {"full_name": "", "groups": ["a b"]}, ["full_name", "groups"]),
+    ("patch", "/api/v1/staff/olga", {"active": False, "username": "olga2"}, ["active", "username"]),
+    ("patch", "/api/v1/staff/olga", {"role": "supervisor"}, ["role"]),
+    ("post", "/api/v1/staff/olga/password", {"password": 12345678}, ["password"]),
+    ("post", "/api/v1/staff/olga/password", {}, ["password"]),
+])
+def test_a_refused_account_change_is_422_by_field_and_changes_nothing(web, method, path, body, fields) -> None:
+    before = [p.to_dict() for p in web.accounts.staff()]
+    answer = getattr(web.client(), method)(path, json=body, headers=web.token("supervisor"))
+    assert answer.status_code == 422, answer.json
+    assert sorted(e["field"] for e in answer.json["errors"]) == fields
+    assert [p.to_dict() for p in web.accounts.staff()] == before
+    assert web.accounts.authenticate("olga", "pass12345").username == "olga"
+
+
+@pytest.mark.parametrize(("who", "path", "status"), [
+    ("operator1", "/api/v1/staff/olga", 403), ("supervisor", "/api/v1/staff/admin", 403),
+    ("supervisor", "/api/v1/staff/supervisor", 403), ("supervisor", "/api/v1/staff/ivanova", 404),
+    ("supervisor", "/api/v1/staff/nobody", 404)])
+def test_who_may_edit_whom(web, who, path, status) -> None:
+    before = [p.to_dict() for p in web.accounts.staff()]
+    client, headers = web.client(), web.token(who)
+    assert client.patch(path, json={"full_name": "Кто-то"}, headers=headers).status_code == status
+    assert client.post(f"{path}/password", json={"password": "new-pass-2"}, headers=headers).status_code == status
+    assert [p.to_dict() for p in web.accounts.staff()] == before
+    assert client.post("/api/v1/staff", json=NINA, headers=web.token("operator1")).status_code == 403
+    assert web.accounts.find("nina") is None

@@ -31,6 +31,11 @@ PAGES = {
     "/monitor/report": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/report.csv": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/monitor/staff": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/monitor/staff/new": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/monitor/staff/operator1/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/monitor/staff/supervisor/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
+    "/monitor/staff/admin/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    "/monitor/staff/ivanova/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, MISSING, MISSING),
     "/monitor/instances/{other}": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/account": (REDIRECT, OK, OK, OK, OK, OK),
 }
@@ -91,6 +96,20 @@ def test_changes_to_other_peoples_things_are_refused_and_change_nothing(world):
     assert clients["operator1"].post_form("/modeler/deploy", {}).status_code == FORBIDDEN
     assert web.client().post("/api/v1/clock/advance", json={"amount": "1d"},
                              headers=tokens["ivanova"]).status_code == FORBIDDEN
+    # Accounts: an operator makes none and edits none; a supervisor does not touch an admin's.
+    staff = [p.to_dict() for p in web.accounts.staff()]
+    assert clients["operator1"].post_form("/monitor/staff/new", {"username": "x1", "password": "pass12345",
+                                                                 "full_name": "X", "role": "operator"}
+                                          ).status_code == FORBIDDEN
+    assert web.client().post("/api/v1/staff", json={"username": "x1", "password": "pass12345", "full_name": "X",
+                                                    "role": "operator"}, headers=tokens["operator1"]
+                             ).status_code == FORBIDDEN
+    assert web.client().patch("/api/v1/staff/admin", json={"role": "operator"},
+                              headers=tokens["supervisor"]).status_code == FORBIDDEN
+    assert clients["supervisor"].post_form("/monitor/staff/admin/password", {"password": "pass12345x",
+                                                                             "password_again": "pass12345x"}
+                                           ).status_code == FORBIDDEN
+    assert [p.to_dict() for p in web.accounts.staff()] == staff
     after = web.medflow.queries.instance(names["other"], with_data=False)
     assert (after["status"], after["steps"], after["open_tasks"]) == (before["status"], before["steps"], before["open_tasks"])
 

@@ -13,7 +13,7 @@ from flask import current_app, jsonify
 
 from engine.departures import depart
 from engine.errors import ValidationFailed
-from engine.staff import manageable, overview, reenable
+from engine.staff import add_member, edit_member, manageable, overview, reenable, reset_password
 from webui.api import api, json_body, require
 from webui.display import medflow
 
@@ -41,3 +41,21 @@ def staff_disable(username: str):  # type: ignore[no-untyped-def]
 def staff_enable(username: str):  # type: ignore[no-untyped-def]
     reenable(current_app.extensions["accounts"], require("supervisor"), username)
     return jsonify({"username": username, "active": True})
+
+
+@api.post("/staff")
+def staff_create():  # type: ignore[no-untyped-def]
+    made = add_member(current_app.extensions["accounts"], require("supervisor"), json_body())
+    return jsonify(made.to_dict()), 201
+
+
+@api.patch("/staff/<username>")
+def staff_update(username: str):  # type: ignore[no-untyped-def]
+    changed = edit_member(current_app.extensions["accounts"], require("supervisor"), username, json_body())
+    return jsonify(changed.to_dict())
+
+
+@api.post("/staff/<username>/password")
+def staff_password(username: str):  # type: ignore[no-untyped-def]
+    reset_password(current_app.extensions["accounts"], require("supervisor"), username, json_body().get("password"))
+    return jsonify({"username": username, "password_changed": True})

@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from webui.portal import portal
     from webui.report import report
     from webui.staff import staff
+    from webui.staff_accounts import staff_accounts
     from webui.substitutions import substitutions
     from webui.worklist import worklist
 
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(monitor, url_prefix="/monitor")
     app.register_blueprint(report, url_prefix="/monitor")  # /monitor/report, /monitor/report.csv
     app.register_blueprint(staff, url_prefix="/monitor")  # /monitor/staff
+    app.register_blueprint(staff_accounts, url_prefix="/monitor")  # /monitor/staff/new, …/edit
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(health)  # /health, /ready
     app.register_blueprint(metrics)  # /metrics

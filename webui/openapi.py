@@ -45,6 +45,9 @@ def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]
 
 
 _OBJ = {"type": "object"}
+_PROFILE = {"full_name": {"type": S, "maxLength": 300}, "email": {"type": NULL_S},
+            "role": {"enum": ["operator", "analyst", "supervisor", "admin"]},
+            "groups": {"type": "array", "items": {"type": S}, "maxItems": 50}}
 _FILES = {"files": {"type": "array", "items": {"type": S, "contentMediaType": "application/octet-stream"}}}
 
 SCHEMAS: dict[str, Any] = {
@@ -252,7 +255,22 @@ def _paths() -> dict[str, Any]:
         "/substitutions/{substitution_id}/cancel": {"post": _op("Отменить замещение", {
             "200": _json(_ref("Substitution")), **_errors(403, 404, 409)}, parameters=[_path("substitution_id")])},
         "/staff": {"get": _op("Сотрудники: открытые задачи, отсутствие, кого замещают", {
-            "200": _json({"type": "array", "items": _ref("StaffMember")}), **_errors(403)})},
+            "200": _json({"type": "array", "items": _ref("StaffMember")}), **_errors(403)}),
+            "post": _op("Создать учётную запись сотрудника (руководитель — оператора или аналитика)", {
+                "201": _json(_ref("Account"), "Создано"), **_errors(403, 409, 422)},
+                requestBody=_body({"type": "object", "required": ["username", "password", "full_name", "role"],
+                                   "properties": {
+                    "username": {"type": S, "description": "буквы, цифры, «_» и «.»"},
+                    "password": {"type": S, "description": "не короче 8 символов, буквы и цифры"},
+                    **_PROFILE}}))},
+        "/staff/{username}": {"patch": _op("Изменить ФИО, почту, роль или группы сотрудника", {
+            "200": _json(_ref("Account")), **_errors(403, 404, 422)}, parameters=[_path("username")],
+            requestBody=_body({"type": "object", "properties": _PROFILE}))},
+        "/staff/{username}/password": {"post": _op("Задать сотруднику новый пароль (снимает блокировку входа)", {
+            "200": _json({"type": "object", "required": ["username", "password_changed"], "properties": {
+                "username": {"type": S}, "password_changed": {"type": "boolean"}}}), **_errors(403, 404, 422)},
+            parameters=[_path("username")],
+            requestBody=_body({"type": "object", "required": ["password"], "properties": {"password": {"type": S}}}))},
         "/staff/{username}/disable": {"post": _op(
             "Отключить учётную запись (увольнение): задачи — коллеге или в очереди групп; повтор безопасен", {
                 "200": _json(_ref("Departure")), **_errors(403, 404, 422)}, parameters=[_path("username")],

@@ -101,6 +101,27 @@ def register(cli: click.Group) -> None:
         info = _accounts(state).create(username, password, full_name or username, role, groups, email, actor="cli")
         emit(info.to_dict(), as_json, f"Пользователь {info.username} ({info.role}) создан.")
 
+    @users.command("set")
+    @click.argument("username")
+    @click.option("--name", "full_name", default=None, help="Новые ФИО.")
+    @click.option("--email", default=None, help="Новый адрес; «-» — убрать адрес.")
+    @click.option("--role", default=None, type=click.Choice(ROLES), help="Новая роль.")
+    @click.option("--group", "groups", multiple=True, help="Группы задач вместо прежних; можно несколько раз.")
+    @click.option("--no-groups", is_flag=True, help="Убрать все группы.")
+    @json_option
+    @pass_state
+    def users_set(state: State, username: str, full_name: str | None, email: str | None, role: str | None,
+                  groups: tuple[str, ...], no_groups: bool, as_json: bool) -> None:
+        """Изменить ФИО, почту, роль или группы (каждое изменение — в журнал)."""
+        changes: dict[str, Any] = {k: v for k, v in (("full_name", full_name), ("role", role)) if v is not None}
+        if email is not None:
+            changes["email"] = None if email == "-" else email
+        if groups or no_groups:
+            changes["groups"] = list(groups)
+        info = _accounts(state).update(username, changes, actor="cli")
+        emit(info.to_dict(), as_json, f"Пользователь {info.username}: {info.role}, группы: "
+                                      f"{', '.join(info.groups) or 'нет'}.")
+
     @users.command("list")
     @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), help="Только с этой ролью; можно несколько раз.")
     @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Сколько показать.")
