@@ -57,6 +57,9 @@ class AccountInfo:
     active: bool
     locked_until: datetime | None
     last_login_at: datetime | None
+    password_temporary: bool = False
+    # Changes with every new password: a web session made before it no longer matches.
+    session_stamp: str = ""
 
     def can(self, *roles: str) -> bool:
         """Admins can do everything; the others what their role names."""
@@ -78,7 +81,8 @@ _TOKEN_ACCOUNT = (
 
 def _info(row: Account) -> AccountInfo:
     return AccountInfo(row.id, row.username, row.full_name, row.email, row.role, tuple(row.groups or ()),
-                       row.active, _aware(row.locked_until), _aware(row.last_login_at))
+                       row.active, _aware(row.locked_until), _aware(row.last_login_at),
+                       bool(row.password_temporary), hashlib.sha256(row.password_hash.encode()).hexdigest()[:16])
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -111,7 +115,10 @@ class Accounts:
     # --- managing ------------------------------------------------------------------------
 
     def create(self, username: str, password: str, full_name: str, role: str = "applicant",
-               groups: Sequence[str] = (), email: str | None = None, actor: str = "system") -> AccountInfo:
+               groups: Sequence[str] = (), email: str | None = None, actor: str = "system",
+               temporary: bool = False) -> AccountInfo:
+        """A new account; ``temporary``: its password was chosen by someone else (``actor``), and
+        the person sets their own at the first login."""
         errors = [{"field": "username", "message": problem, "code": "format"}
                   for problem in [username_problem(username)] if problem]
         errors += profile_errors({"full_name": full_name, "email": email, "role": role, "groups": groups})
@@ -125,7 +132,8 @@ class Accounts:
             if session.scalar(select(Account.id).where(Account.username == username)) is not None:
                 raise Conflict(f"Пользователь {username} уже существует", username=username)
             row = Account(username=username, full_name=full_name, email=email, role=role, groups=list(groups),
-                          password_hash=self.hasher.hash(password), active=True, failed_logins=0,
+                          password_hash=self.hasher.hash(password), password_temporary=temporary, active=True,
+                          failed_logins=0,
                           created_at=self.now())
             session.add(row)
             session.flush()
@@ -164,13 +172,16 @@ class Accounts:
         self._token_cache.clear()  # a cached token still carried the old role and groups
         return info
 
-    def set_password(self, username: str, password: str, actor: str = "system") -> None:
+    def set_password(self, username: str, password: str, actor: str = "system", temporary: bool = False) -> None:
+        """A new password, which ends the person's web sessions made before it; ``temporary`` as in
+        ``create``."""
         problem = password_problem(password)
         if problem:
             raise ValidationFailed(problem, errors=[{"field": "password", "message": problem, "code": "password"}])
         with self.db.write() as session:
             row = self._row(session, username)
             row.password_hash, row.failed_logins, row.locked_until = self.hasher.hash(password), 0, None
+            row.password_temporary = temporary
             self._audit(session, actor, "password_changed", None, username)
 
     def set_active(self, username: str, active: bool, actor: str = "system") -> None:

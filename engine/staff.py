@@ -82,13 +82,14 @@ def reenable(accounts: Accounts, actor: AccountInfo, username: str) -> bool:
 
 
 def add_member(accounts: Accounts, actor: AccountInfo, fields: dict[str, Any]) -> AccountInfo:
-    """A new staff account with a first password the person is told in person; refused by field."""
+    """A new staff account with a first password the person is told in person and replaces at the
+    first login; refused by field."""
     role = fields.get("role")
     if role not in grantable_roles(actor):
         _refuse_role(role)
     return accounts.create(fields.get("username") or "", fields.get("password") or "", fields.get("full_name") or "",
                            role=role, groups=fields.get("groups") or [], email=fields.get("email") or None,
-                           actor=actor.username)
+                           actor=actor.username, temporary=True)
 
 
 def edit_member(accounts: Accounts, actor: AccountInfo, username: str, changes: dict[str, Any]) -> AccountInfo:
@@ -100,9 +101,10 @@ def edit_member(accounts: Accounts, actor: AccountInfo, username: str, changes: 
 
 
 def reset_password(accounts: Accounts, actor: AccountInfo, username: str, password: str) -> None:
-    """A new password for someone who forgot theirs; the failed-login lock is lifted with it."""
+    """A new password for someone who forgot theirs: it lifts the failed-login lock, ends their web
+    sessions, and holds only until they set their own."""
     manageable(accounts, actor, username)
-    accounts.set_password(username, password, actor=actor.username)
+    accounts.set_password(username, password, actor=actor.username, temporary=True)
 
 
 def _refuse_role(role: Any) -> None:

@@ -68,7 +68,9 @@ def test_a_supervisor_adds_an_operator_and_the_journal_says_who(medflow, account
         "role": "operator", "groups": ["operators", "clerks", "operators"]})
     assert (made.role, made.groups, made.email, made.active) == ("operator", ("operators", "clerks"),
                                                                  "nina@example.ru", True)
-    assert accounts.authenticate("nina", "first-pass1").username == "nina"
+    assert accounts.authenticate("nina", "first-pass1").password_temporary  # hers to replace at first login
+    accounts.set_password("nina", "own-pass-9", actor="nina")
+    assert not accounts.find("nina").password_temporary
     assert ("boss", "account_created", None, "nina (operator)") in journal(medflow)
 
 
@@ -139,8 +141,10 @@ def test_a_new_password_lifts_the_login_lock(medflow, accounts) -> None:
     assert accounts.find("olga").locked_until is not None
     with pytest.raises(ValidationFailed):
         reset_password(accounts, accounts.find("boss"), "olga", "12345678")
+    stamp = accounts.find("olga").session_stamp
     reset_password(accounts, accounts.find("boss"), "olga", "new-pass-2")
-    assert accounts.authenticate("olga", "new-pass-2").username == "olga"
+    olga = accounts.authenticate("olga", "new-pass-2")
+    assert olga.password_temporary and olga.session_stamp != stamp  # her web sessions end
     assert ("boss", "password_changed") in [(actor, action) for actor, action, *_ in _all(medflow)]
     with pytest.raises(NotAllowed):
         reset_password(accounts, accounts.find("boss"), "root", "new-pass-2")

@@ -219,8 +219,16 @@ def test_password_change(web) -> None:
     page = client.post_form("/account", {"action": "password", "current_password": "demo12345",
                                          "new_password": "short"}).get_data(as_text=True)
     assert "не короче 8 символов" in page
-    client.post_form("/account", {"action": "password", "current_password": "demo12345", "new_password": "newpass123"})
+    same = client.post_form("/account", {"action": "password", "current_password": "demo12345",
+                                         "new_password": "demo12345"}).get_data(as_text=True)
+    assert "Новый пароль должен отличаться от текущего." in same
+    elsewhere = web.login("ivanova")  # the same person on another device
+    done = client.post_form("/account", {"action": "password", "current_password": "demo12345",
+                                         "new_password": "newpass123"}).get_data(as_text=True)
+    assert "Пароль изменён. Другие сеансы с прежним паролем завершены." in done
     assert web.accounts.authenticate("ivanova", "newpass123")
+    assert client.get("/applications").status_code == 200  # this session goes on under the new password
+    assert elsewhere.get("/applications").status_code == 302  # the one made with the old password ends
 
 
 def test_cli_users_and_demo_seed(tmp_path, monkeypatch) -> None:

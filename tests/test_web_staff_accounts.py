@@ -44,8 +44,16 @@ def test_a_supervisor_adds_an_operator_who_then_works_the_groups_queue(web) -> N
     nina = web.accounts.find("nina")
     assert (nina.full_name, nina.email, nina.role, nina.groups) == ("Нина Новая", "nina@example.ru", "operator",
                                                                    ("operators", "front-2"))
-    worklist = web.login("nina", "first-pass1").get("/worklist/")
-    assert worklist.status_code == 200
+    # The first password is the supervisor's: it opens only the account page, to set her own.
+    nina = web.login("nina", "first-pass1")
+    sent_on = nina.get("/worklist/")
+    assert sent_on.status_code == 302 and sent_on.headers["Location"].endswith("/account")
+    assert 'id="temporary-password"' in nina.get("/account").get_data(as_text=True)
+    assert nina.post_form("/account", {"action": "issue", "name": "МИС"}).get_data(as_text=True).count("mf_") == 0
+    own = nina.post_form("/account", {"action": "password", "current_password": "first-pass1",
+                                      "new_password": "own-pass-9"})
+    assert own.status_code == 302 and own.headers["Location"].endswith("/worklist/")
+    assert nina.get("/worklist/").status_code == 200 and not web.accounts.find("nina").password_temporary
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
@@ -102,7 +110,8 @@ def test_a_refused_edit_is_422_and_changes_nothing(web) -> None:
     assert (olga.full_name, olga.email) == ("Ольга Уходящая", None)
 
 
-def test_a_password_reset_lifts_the_lock_and_the_old_password_stops_working(web) -> None:
+def test_a_password_reset_lifts_the_lock_ends_the_sessions_and_holds_until_the_persons_own(web) -> None:
+    session_before = web.login("olga", "pass12345")
     for _ in range(web.accounts.max_failures):
         with pytest.raises(LoginRefused):
             web.accounts.authenticate("olga", "wrong-pass1")
@@ -113,9 +122,13 @@ def test_a_password_reset_lifts_the_lock_and_the_old_password_stops_working(web)
     done = supervisor.post_form(f"{PAGE}/olga/password", {"password": "new-pass-2", "password_again": "new-pass-2"},
                                 follow_redirects=True)
     assert "Пароль olga изменён, блокировка входа снята. Сообщите сотруднику пароль лично." in flashed(done)
-    assert web.login("olga", "new-pass-2").get("/worklist/").status_code == 200
+    assert session_before.get("/worklist/").status_code == 302  # whoever held her password is out
     with pytest.raises(AssertionError):
         web.login("olga", "pass12345")
+    olga = web.login("olga", "new-pass-2")
+    assert olga.get("/worklist/").headers["Location"].endswith("/account")  # the supervisor's password
+    olga.post_form("/account", {"action": "password", "current_password": "new-pass-2", "new_password": "her-own-3"})
+    assert olga.get("/worklist/").status_code == 200
 
 
 def test_who_may_edit_whom(web) -> None:

@@ -38,6 +38,7 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 ROLE_NAMES = {"applicant": "Заявитель", "operator": "Оператор", "analyst": "Аналитик",
               "supervisor": "Руководитель", "admin": "Администратор"}
+TEMPORARY = "Пароль выдан руководителем и действует только для первого входа: задайте свой пароль."
 HOME = {"applicant": "portal.index", "operator": "worklist.index", "analyst": "modeler.index",
         "supervisor": "monitor.index", "admin": "monitor.index"}
 
@@ -47,7 +48,9 @@ class WebUser(UserMixin):
         self.info = info
 
     def get_id(self) -> str:
-        return str(self.info.id)
+        # The stamp changes with the password: a reset (or one's own change) ends the sessions
+        # made before it, wherever they are (Flask-Login's "alternative tokens").
+        return f"{self.info.id}:{self.info.session_stamp}"
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.info, name)
@@ -152,29 +155,41 @@ def account_page():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         action = request.form.get("action")
         try:
-            if action == "issue":
+            if action == "issue" and current_user.info.password_temporary:
+                flash(TEMPORARY, "error")
+            elif action == "issue":
                 name = request.form.get("name", "").strip()[:200] or "API"
                 new_token = accounts().issue_token(current_user.username, name)
             elif action == "revoke":
                 accounts().revoke_token(current_user.username, int(request.form.get("token_id", "0") or 0))
                 flash("Токен отозван.", "info")
             elif action == "password":
-                _change_password()
+                was_temporary = current_user.info.password_temporary
+                if _change_password() and was_temporary:
+                    return redirect(home_url(current_user.info))
         except (EngineError, ValueError) as exc:
             flash(getattr(exc, "message", "Неверный запрос"), "error")
     return render_template("account.html", tokens=accounts().tokens(current_user.username), new_token=new_token,
                            role_name=ROLE_NAMES.get(current_user.role, current_user.role))
 
 
-def _change_password() -> None:
+def _change_password() -> bool:
     current, new = request.form.get("current_password", ""), request.form.get("new_password", "")
     try:
         accounts().authenticate(current_user.username, current)
     except LoginRefused as exc:
         flash(f"Текущий пароль не подошёл: {exc.message}", "error")
-        return
+        return False
+    if new == current:
+        flash("Новый пароль должен отличаться от текущего.", "error")
+        return False
     accounts().set_password(current_user.username, new, actor=current_user.username)
-    flash("Пароль изменён.", "info")
+    # The new password ends every session made before it; this one goes on under the new stamp.
+    info = accounts().find(current_user.username)
+    if info is not None:
+        login_user(WebUser(info))
+    flash("Пароль изменён. Другие сеансы с прежним паролем завершены.", "info")
+    return True
 
 
 def init_app(app: Flask) -> None:
@@ -191,8 +206,11 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(user_id: str) -> WebUser | None:
-        info = accounts().get(int(user_id)) if user_id.isdigit() else None
-        return WebUser(info) if info is not None and info.active else None
+        number, _, stamp = user_id.partition(":")
+        info = accounts().get(int(number)) if number.isdigit() else None
+        if info is None or not info.active or stamp != info.session_stamp:
+            return None  # disabled, or the password changed since this session began
+        return WebUser(info)
 
     @login_manager.unauthorized_handler
     def _unauthorized():  # type: ignore[no-untyped-def]
@@ -217,6 +235,15 @@ def init_app(app: Flask) -> None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         session["last_seen"] = now
         return None
+
+    @app.before_request
+    def _own_password_first():  # type: ignore[no-untyped-def]
+        """A password someone else gave opens only the account page, to set one's own."""
+        if (request.endpoint in ("static", "auth.account_page", "auth.logout") or request.path.startswith("/api/")
+                or not current_user.is_authenticated or not current_user.info.password_temporary):
+            return None
+        flash(TEMPORARY, "info")
+        return redirect(url_for("auth.account_page"))
 
     @app.context_processor
     def _inject() -> dict[str, Any]:

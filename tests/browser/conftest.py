@@ -48,6 +48,13 @@ def serving(web: Web) -> Iterator[str]:
         server.shutdown()
 
 
+def success_after(page, button) -> str:  # type: ignore[no-untyped-def]
+    """Click ``button`` (a locator) and return the success message the next page flashes."""
+    button.click()
+    page.wait_for_selector(".flash-success")
+    return page.locator(".flash-success").inner_text()
+
+
 def logged_in_page(browser, base: str, user: str, *, downloads: bool = False):  # type: ignore[no-untyped-def]
     """A page of its own browser context, signed in as ``user`` (demo password, Russian locale).
     ``page.errors`` collects the page's uncaught script errors for the test to assert empty."""

@@ -12,7 +12,7 @@ import pytest
 from engine.clock import RealClock, SimulatedClock, install_clock
 from engine.definitions import collect_files
 from tests import engine_test_handlers as handlers
-from tests.browser.conftest import logged_in_page, serving
+from tests.browser.conftest import logged_in_page, serving, success_after
 from tests.conftest import DIAGRAMS, START, make_medflow
 from tests.web_harness import Web, web_for
 
@@ -52,10 +52,8 @@ def test_a_supervisor_retries_a_whole_group_at_a_rate(browser, outage) -> None: 
     applications = page.locator("#group-incidents a[href^='/monitor/instances/']")
     assert applications.all_inner_texts() == [web.medflow.queries.instance(i)["business_key"] for i in ids]
     group.get_by_label("не чаще").fill("5")
-    group.get_by_role("button", name="Повторить все (3)").click()
-
-    page.wait_for_selector(".flash-success")
-    assert page.locator(".flash-success").inner_text() == "Повтор запланирован для 3 шагов."
+    assert success_after(page, group.get_by_role("button", name="Повторить все (3)")) == \
+        "Повтор запланирован для 3 шагов."
     assert page.locator("tr.incident-group").count() == 0
     assert page.locator("text=Открытых инцидентов нет.").is_visible()
     assert web.medflow.queries.incidents() == []

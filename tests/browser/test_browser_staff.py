@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import logged_in_page
+from tests.browser.conftest import logged_in_page, success_after
 from webui.demo import seed_applications
 
 pytestmark = pytest.mark.browser
@@ -28,9 +28,7 @@ def test_a_supervisor_disables_a_departing_operator_and_hands_over_their_task(li
     supervisor.screenshot(path=str(screenshots / "13-staff.png"), full_page=True)
 
     row.locator("#f-to-operator2").select_option("operator1")
-    row.get_by_role("button", name="Отключить").click()
-    supervisor.wait_for_selector(".flash-success")
-    assert supervisor.locator(".flash-success").inner_text() == \
+    assert success_after(supervisor, row.get_by_role("button", name="Отключить")) == \
         "Учётная запись operator2 отключена. Открытых задач передано сотруднику operator1: 1."
     row = supervisor.locator("tr[data-user='operator2']")
     assert row.locator("[data-state]").inner_text() == "отключён"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import logged_in_page
+from tests.browser.conftest import logged_in_page, success_after
 from webui.demo import seed_applications
 
 pytestmark = pytest.mark.browser
@@ -32,9 +32,7 @@ def test_a_supervisor_names_a_deputy_who_then_sees_the_absent_operators_task(liv
     supervisor.fill("#f-starts_on", "2026-04-23")  # the simulated clock's today
     supervisor.fill("#f-ends_on", "2026-05-08")
     supervisor.fill("#f-reason", "отпуск")
-    supervisor.get_by_role("button", name="Назначить").click()
-    supervisor.wait_for_selector(".flash-success")
-    assert supervisor.locator(".flash-success").inner_text() == \
+    assert success_after(supervisor, supervisor.get_by_role("button", name="Назначить")) == \
         "Заместитель назначен: commission замещает operator1 с 23.04.2026 по 08.05.2026."
     row = supervisor.locator("#substitutions tbody tr[data-substitution]")
     assert row.count() == 1
