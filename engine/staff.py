@@ -36,7 +36,7 @@ class StaffMember:
     def to_dict(self) -> dict[str, Any]:
         p = self.person
         return {"username": p.username, "full_name": p.full_name, "role": p.role, "groups": list(p.groups),
-                "active": p.active, "open_tasks": self.open_tasks,
+                "active": p.active, "password_temporary": p.password_temporary, "open_tasks": self.open_tasks,
                 "away": None if self.away is None else {"until": self.away.ends_on.isoformat(),
                                                         "deputy": self.away.deputy},
                 "standing_in_for": list(self.standing_in_for)}

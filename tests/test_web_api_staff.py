@@ -80,6 +80,8 @@ def test_an_hr_system_adds_edits_and_resets_a_staff_account(web) -> None:
     assert made.status_code == 201, made.json
     assert made.json == {"id": made.json["id"], "username": "nina", "full_name": "Нина Новая",
                          "email": "nina@example.ru", "role": "operator", "groups": ["operators"], "active": True}
+    listed = {p["username"]: p for p in client.get("/api/v1/staff", headers=headers).json}
+    assert listed["nina"]["password_temporary"] and not listed["olga"]["password_temporary"]
     again = client.post("/api/v1/staff", json=NINA, headers=headers)
     assert again.status_code == 409 and again.json["error"] == "conflict"
     changed = client.patch("/api/v1/staff/nina", json={"groups": ["front", "operators"], "email": None},

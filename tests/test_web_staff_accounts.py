@@ -10,7 +10,7 @@ import re
 import pytest
 
 from engine.accounts import LoginRefused
-from tests.test_web_staff import flashed
+from tests.test_web_staff import flashed, row
 from tests.web_harness import staff_web
 
 PAGE = "/monitor/staff"
@@ -40,7 +40,7 @@ def test_a_supervisor_adds_an_operator_who_then_works_the_groups_queue(web) -> N
     assert re.findall(r'<option value="(\w+)"', form) == ["operator", "analyst"]  # what a supervisor may give
     done = supervisor.post_form(f"{PAGE}/new", NINA, follow_redirects=True)
     assert "Учётная запись nina создана. Сообщите сотруднику пароль лично." in flashed(done)
-    assert 'data-user="nina"' in done.get_data(as_text=True)
+    assert "пароль выдан, ещё не сменён" in row(done.get_data(as_text=True), "nina")
     nina = web.accounts.find("nina")
     assert (nina.full_name, nina.email, nina.role, nina.groups) == ("Нина Новая", "nina@example.ru", "operator",
                                                                    ("operators", "front-2"))
@@ -54,6 +54,7 @@ def test_a_supervisor_adds_an_operator_who_then_works_the_groups_queue(web) -> N
                                       "new_password": "own-pass-9"})
     assert own.status_code == 302 and own.headers["Location"].endswith("/worklist/")
     assert nina.get("/worklist/").status_code == 200 and not web.accounts.find("nina").password_temporary
+    assert "ещё не сменён" not in row(web.login("supervisor").get(PAGE).get_data(as_text=True), "nina")
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [

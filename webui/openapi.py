@@ -71,6 +71,7 @@ SCHEMAS: dict[str, Any] = {
     "StaffMember": {"type": "object", "required": ["username", "role", "active", "open_tasks"], "properties": {
         "username": {"type": S}, "full_name": {"type": S}, "role": {"type": S},
         "groups": {"type": "array", "items": {"type": S}}, "active": {"type": "boolean"},
+        "password_temporary": {"type": "boolean", "description": "пароль выдан руководителем и ещё не сменён"},
         "open_tasks": {"type": "integer", "minimum": 0},
         "away": {"type": ["object", "null"], "properties": {"until": {"type": S, "format": "date"},
                                                            "deputy": {"type": S}}},

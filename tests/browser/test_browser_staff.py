@@ -28,6 +28,13 @@ def test_a_supervisor_disables_a_departing_operator_and_hands_over_their_task(li
     supervisor.screenshot(path=str(screenshots / "13-staff.png"), full_page=True)
 
     row.locator("#f-to-operator2").select_option("operator1")
+    asked: list[str] = []
+    supervisor.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Отключить").click()  # asked first; «Отмена» sends nothing
+    assert asked == ["Отключить учётную запись operator2 (Орлов Денис (оператор))? Открытые задачи (1) перейдут "
+                     "выбранному коллеге или в очереди групп, замещения сотрудника отменятся."]
+    assert web.accounts.find("operator2").active
+    supervisor.once("dialog", lambda dialog: dialog.accept())
     assert success_after(supervisor, row.get_by_role("button", name="Отключить")) == \
         "Учётная запись operator2 отключена. Открытых задач передано сотруднику operator1: 1."
     row = supervisor.locator("tr[data-user='operator2']")
