@@ -127,7 +127,7 @@ class Accounts:
             errors.append({"field": "password", "message": problem, "code": "password"})
         if errors:
             raise ValidationFailed("Учётную запись создать нельзя", errors=errors)
-        groups = clean_groups(list(groups))
+        groups, full_name = clean_groups(list(groups)), full_name.strip()
         with self.db.write() as session:
             if session.scalar(select(Account.id).where(Account.username == username)) is not None:
                 raise Conflict(f"Пользователь {username} уже существует", username=username)

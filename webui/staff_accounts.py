@@ -50,11 +50,10 @@ def _render(person: AccountInfo | None, values: dict[str, Any], errors: list[dic
     field_errors: dict[str, list[str]] = {}
     for error in errors or []:
         field_errors.setdefault(error.get("field") or "", []).append(error.get("message") or "")
-    roles = grantable_roles(signed_in())
-    if person is not None and person.role not in roles:
-        roles = (person.role, *roles)  # shown as it is; the server refuses giving it to anyone else
+    # Whoever may edit a person may also give them their present role (engine.staff.may_disable).
     return render_template(
-        "monitor/staff_account.html", person=person, values=values, roles=roles, role_names=ROLE_NAMES,
+        "monitor/staff_account.html", person=person, values=values, roles=grantable_roles(signed_in()),
+        role_names=ROLE_NAMES,
         offered=offered, other_groups=" ".join(g for g in chosen if g not in offered), chosen=set(chosen),
         errors=errors or [], field_errors=field_errors), status
 
