@@ -343,16 +343,23 @@ class Accounts:
         # Instance-less audit events: the security journal lives in the same append-only table.
         session.add(AuditEvent(instance_id=None, at=self.now(), actor=actor, action=action, old=old, new=new))
 
-    def security_events(self, limit: int = 100) -> list[dict[str, Any]]:
+    def security_events(self, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
+        """The security journal (logins, lockouts, tokens, account changes, substitutions), newest
+        first, ``limit`` at a time before ``before_id``: one range of ix_audit_instance, whatever
+        the number of applications' events beside it."""
+        query = select(AuditEvent).where(AuditEvent.instance_id.is_(None))
+        if before_id is not None:
+            query = query.where(AuditEvent.id < before_id)
         with self.db.read() as session:
-            rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id.is_(None))
-                                   .order_by(AuditEvent.id.desc()).limit(limit))
-            return [{"at": _aware(e.at), "actor": e.actor, "action": e.action, "old": e.old, "new": e.new}
-                    for e in rows]
+            rows = session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit))
+            return [{"id": e.id, "at": _aware(e.at), "actor": e.actor, "action": e.action, "old": e.old,
+                     "new": e.new} for e in rows]
 
 
 def _shown(value: Any) -> str:
-    return ", ".join(value) if isinstance(value, list | tuple) else "—" if value is None else str(value)
+    if isinstance(value, list | tuple):
+        value = ", ".join(value) or None
+    return "—" if value is None else str(value)
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -323,3 +323,15 @@ def test_the_staff_page(medflow):
 
     assert_indexed(medflow, lambda: Accounts(medflow.db, medflow.settings).staff())
     assert_indexed(medflow, lambda: open_tasks_by_person(medflow.db, ["petrov", "sidorov"]))
+
+
+def test_the_security_journal(medflow):
+    """A page of the journal is a range of ix_audit_instance at its instance-less end, read
+    newest first: the applications' events beside it (most of the table) are never read."""
+    from engine.accounts import Accounts
+
+    accounts = Accounts(medflow.db, medflow.settings)
+    for before in (None, 1000):
+        reads = _reads(medflow, lambda before=before: accounts.security_events(100, before), "audit_events")
+        assert reads and all("ix_audit_instance" in r or "Index" in r for r in reads), reads
+        assert_indexed(medflow, lambda before=before: accounts.security_events(100, before))

@@ -36,6 +36,7 @@ PAGES = {
     "/monitor/staff/supervisor/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
     "/monitor/staff/admin/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     "/monitor/staff/ivanova/edit": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, MISSING, MISSING),
+    "/monitor/security": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
     "/monitor/instances/{other}": (REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
     "/account": (REDIRECT, OK, OK, OK, OK, OK),
 }
@@ -47,6 +48,7 @@ API = {
     "/api/v1/instances/{other}/history": (UNAUTHORIZED, MISSING, FORBIDDEN, FORBIDDEN, OK, OK),
     "/api/v1/substitutions": (UNAUTHORIZED, FORBIDDEN, OK, FORBIDDEN, OK, OK),
     "/api/v1/staff": (UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "/api/v1/security-events": (UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
     "/api/v1/tasks/{own_draft_task}": (UNAUTHORIZED, OK, MISSING, MISSING, MISSING, MISSING),
     "/api/v1/tasks/{other_draft_task}": (UNAUTHORIZED, MISSING, MISSING, MISSING, MISSING, MISSING),
 }

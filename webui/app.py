@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from webui.monitor import monitor
     from webui.portal import portal
     from webui.report import report
+    from webui.security_log import security
     from webui.staff import staff
     from webui.staff_accounts import staff_accounts
     from webui.substitutions import substitutions
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(report, url_prefix="/monitor")  # /monitor/report, /monitor/report.csv
     app.register_blueprint(staff, url_prefix="/monitor")  # /monitor/staff
     app.register_blueprint(staff_accounts, url_prefix="/monitor")  # /monitor/staff/new, …/edit
+    app.register_blueprint(security, url_prefix="/monitor")  # /monitor/security, /api/v1/security-events
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(health)  # /health, /ready
     app.register_blueprint(metrics)  # /metrics

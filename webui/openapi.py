@@ -79,6 +79,9 @@ SCHEMAS: dict[str, Any] = {
     "Departure": {"type": "object", "required": ["username", "tasks_moved"], "properties": {
         "username": {"type": S}, "hand_over_to": {"type": NULL_S}, "tasks_moved": {"type": "integer"},
         "substitutions_cancelled": {"type": "array", "items": _ref("Substitution")}}},
+    "SecurityEvent": {"type": "object", "required": ["id", "at", "actor", "action"], "properties": {
+        "id": {"type": "integer"}, "at": {"type": NULL_S}, "actor": {"type": S}, "action": {"type": S},
+        "old": {"type": NULL_S}, "new": {"type": NULL_S}}},
     "Problem": {"type": "object", "required": ["message"], "properties": {
         "file": {"type": NULL_S}, "line": {"type": ["integer", "null"]}, "element_id": {"type": NULL_S},
         "message": {"type": S}}},
@@ -281,6 +284,12 @@ def _paths() -> dict[str, Any]:
             "200": _json({"type": "object", "required": ["username", "active"], "properties": {
                 "username": {"type": S}, "active": {"type": "boolean"}}}), **_errors(403, 404)},
             parameters=[_path("username")])},
+        "/security-events": {"get": _op(
+            "Журнал безопасности (администратор): входы, блокировки, токены, учётные записи — новые сверху; "
+            "следующая страница — before_id из заголовка X-Next-Before-Id", {
+                "200": _json({"type": "array", "items": _ref("SecurityEvent")}), **_errors(403, 422)}, parameters=[
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("before_id", {"type": "integer", "minimum": 1}, "курсор: id последнего")])},
         "/reports/applications": {"get": _op(
             "Отчёт за период по процедурам: поступило, завершено и с каким итогом, рабочие дни, задачи в срок", {
                 "200": _json({"type": "object", "required": ["from", "to", "processes"], "properties": {
