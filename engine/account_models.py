@@ -31,6 +31,7 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Given by someone else (a new account, a reset): good for one thing only, setting one's own.
     password_temporary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_set_at: Mapped[datetime | None]
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]

@@ -104,6 +104,7 @@ class Accounts:
         self.hasher = hasher or _hasher
         self.max_failures = int(settings.get("web.login_max_failures", 5))
         self.lockout = timedelta(minutes=float(settings.get("web.lockout_minutes", 15)))
+        self.temporary_for = timedelta(days=float(settings.get("web.temporary_password_days", 7)))
         self.now = now or (lambda: datetime.now(UTC))
         # A bearer token's account, remembered for a few seconds in this process: the lookup was
         # 4 of an application's ~36 statements and 9% of a web process's CPU under load. The
@@ -132,8 +133,8 @@ class Accounts:
             if session.scalar(select(Account.id).where(Account.username == username)) is not None:
                 raise Conflict(f"Пользователь {username} уже существует", username=username)
             row = Account(username=username, full_name=full_name, email=email, role=role, groups=list(groups),
-                          password_hash=self.hasher.hash(password), password_temporary=temporary, active=True,
-                          failed_logins=0,
+                          password_hash=self.hasher.hash(password), password_temporary=temporary,
+                          password_set_at=self.now(), active=True, failed_logins=0,
                           created_at=self.now())
             session.add(row)
             session.flush()
@@ -181,7 +182,7 @@ class Accounts:
         with self.db.write() as session:
             row = self._row(session, username)
             row.password_hash, row.failed_logins, row.locked_until = self.hasher.hash(password), 0, None
-            row.password_temporary = temporary
+            row.password_temporary, row.password_set_at = temporary, self.now()
             self._audit(session, actor, "password_changed", None, username)
 
     def set_active(self, username: str, active: bool, actor: str = "system") -> None:
@@ -259,6 +260,12 @@ class Accounts:
                                 f"блокировки: {left}")
         if not row.active:
             return LoginRefused("Учётная запись отключена. Обратитесь к администратору")
+        set_at = _aware(row.password_set_at)
+        if row.password_temporary and set_at is not None and now - set_at > self.temporary_for:
+            # Known to two people and never replaced: it must not open the account for ever.
+            self._audit(session, username, "login_refused_expired", None, set_at.isoformat())
+            return LoginRefused("Выданный пароль больше не действует: его не сменили вовремя. Попросите "
+                                "руководителя задать новый")
         row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
         self._audit(session, username, "login_succeeded", None, None)
         return _info(row)

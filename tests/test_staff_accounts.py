@@ -160,3 +160,23 @@ def test_the_groups_offered_are_the_deployed_diagrams_and_the_staffs(medflow, ac
     # review_loop's lane «operators», timers' candidateGroups «clerks»; «front» is someone's already.
     accounts.create("pavel", "pass12345", "Павел", role="operator", groups=["front"])
     assert known_groups(medflow, accounts.staff()) == ["clerks", "front", "operators"]
+
+
+def test_a_given_password_left_unchanged_expires(medflow, accounts) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    today = [datetime(2026, 5, 4, 9, tzinfo=UTC)]
+    clocked = Accounts(medflow.db, medflow.settings, now=lambda: today[0], hasher=accounts.hasher)
+    reset_password(clocked, accounts.find("boss"), "olga", "given-pass1")
+    today[0] += timedelta(days=6)
+    assert clocked.authenticate("olga", "given-pass1").password_temporary  # within web.temporary_password_days
+    today[0] += timedelta(days=2)
+    with pytest.raises(LoginRefused) as refused:
+        clocked.authenticate("olga", "given-pass1")
+    assert refused.value.message == ("Выданный пароль больше не действует: его не сменили вовремя. Попросите "
+                                     "руководителя задать новый")
+    assert ("olga", "login_refused_expired") in _all(medflow)
+    reset_password(clocked, accounts.find("boss"), "olga", "given-pass2")  # a new one starts afresh
+    clocked.set_password("olga", "her-own-pass3", actor="olga")
+    today[0] += timedelta(days=365)
+    assert not clocked.authenticate("olga", "her-own-pass3").password_temporary  # her own never expires

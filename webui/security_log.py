@@ -19,6 +19,7 @@ PAGE = 100
 # What each journalled action is called on the page; an unknown one is shown as it is stored.
 ACTIONS = {
     "login_succeeded": "Вход", "login_failed": "Неудачный вход", "login_refused_locked": "Вход при блокировке",
+    "login_refused_expired": "Вход с истёкшим выданным паролем",
     "account_locked": "Блокировка после неудачных попыток", "logout": "Выход",
     "token_issued": "Выпущен токен API", "token_revoked": "Отозван токен API",
     "account_created": "Создана учётная запись", "account_disabled": "Учётная запись отключена",

@@ -1,5 +1,6 @@
-"""accounts.password_temporary: a password a supervisor or admin gave (a new account, a reset)
-holds until the person sets their own at the first login
+"""accounts.password_temporary and password_set_at: a password a supervisor or admin gave (a new
+account, a reset) holds until the person sets their own at the first login, and for a few days at
+most
 
 Revision ID: 0017
 Revises: 0016
@@ -17,8 +18,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("password_temporary", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("password_set_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("password_set_at")
         batch.drop_column("password_temporary")
