@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("password_temporary", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("password_set_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("password_set_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
