@@ -281,6 +281,10 @@ class Accounts:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.write() as session:
             row = self._row(session, username)
+            if row.password_temporary:
+                # Whoever gave the password could otherwise mint a token that outlives its change.
+                raise Conflict("Сначала задайте свой пароль: выданный руководителем пароль временный",
+                               username=username)
             session.add(ApiToken(account_id=row.id, name=name[:200], prefix=token[:10], token_hash=_token_hash(token),
                                  created_at=self.now()))
             self._audit(session, actor or username, "token_issued", None, f"{username}: {name}")

@@ -69,6 +69,8 @@ def test_a_supervisor_adds_an_operator_and_the_journal_says_who(medflow, account
     assert (made.role, made.groups, made.email, made.active) == ("operator", ("operators", "clerks"),
                                                                  "nina@example.ru", True)
     assert accounts.authenticate("nina", "first-pass1").password_temporary  # hers to replace at first login
+    with pytest.raises(Conflict):  # nor may anyone mint a token with it, not even from the CLI
+        accounts.issue_token("nina", "МИС", actor="cli")
     accounts.set_password("nina", "own-pass-9", actor="nina")
     assert not accounts.find("nina").password_temporary
     assert ("boss", "account_created", None, "nina (operator)") in journal(medflow)

@@ -49,7 +49,9 @@ def test_a_supervisor_adds_an_operator_who_then_works_the_groups_queue(web) -> N
     sent_on = nina.get("/worklist/")
     assert sent_on.status_code == 302 and sent_on.headers["Location"].endswith("/account")
     assert 'id="temporary-password"' in nina.get("/account").get_data(as_text=True)
-    assert nina.post_form("/account", {"action": "issue", "name": "МИС"}).get_data(as_text=True).count("mf_") == 0
+    refused = nina.post_form("/account", {"action": "issue", "name": "МИС"}).get_data(as_text=True)
+    assert "Сначала задайте свой пароль" in refused and 'id="new-token"' not in refused
+    assert web.accounts.tokens("nina") == []
     own = nina.post_form("/account", {"action": "password", "current_password": "first-pass1",
                                       "new_password": "own-pass-9"})
     assert own.status_code == 302 and own.headers["Location"].endswith("/worklist/")

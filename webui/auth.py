@@ -155,9 +155,7 @@ def account_page():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         action = request.form.get("action")
         try:
-            if action == "issue" and current_user.info.password_temporary:
-                flash(TEMPORARY, "error")
-            elif action == "issue":
+            if action == "issue":
                 name = request.form.get("name", "").strip()[:200] or "API"
                 new_token = accounts().issue_token(current_user.username, name)
             elif action == "revoke":
