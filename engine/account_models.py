@@ -15,6 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.models import Base, BigId
 
 ROLES = ("applicant", "operator", "analyst", "supervisor", "admin")
+# Everyone who works with applications rather than files them.
+STAFF_ROLES = ROLES[1:]
 
 
 class Account(Base):

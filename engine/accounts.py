@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine.account_models import ROLES, Account, ApiToken
+from engine.account_models import STAFF_ROLES, Account, ApiToken
 from engine.account_rules import clean_groups, password_problem, profile_errors, username_problem
 from engine.config import Settings
 from engine.db import Database
@@ -132,7 +132,7 @@ class Accounts:
         with self.db.write() as session:
             if session.scalar(select(Account.id).where(Account.username == username)) is not None:
                 raise Conflict(f"Пользователь {username} уже существует", username=username)
-            row = Account(username=username, full_name=full_name, email=email, role=role, groups=list(groups),
+            row = Account(username=username, full_name=full_name, email=email, role=role, groups=groups,
                           password_hash=self.hasher.hash(password), password_temporary=temporary,
                           password_set_at=self.now(), active=True, failed_logins=0,
                           created_at=self.now())
@@ -216,7 +216,7 @@ class Accounts:
     def staff(self, active_only: bool = False) -> list[AccountInfo]:
         """Everyone who works with applications, by role and name: only the staff's rows (by the
         role index), never the applicants' — 100,000 of them made a task page take 3 s."""
-        query = (select(Account).where(Account.role.in_([role for role in ROLES if role != "applicant"]))
+        query = (select(Account).where(Account.role.in_(STAFF_ROLES))
                  .order_by(Account.role, Account.username))
         if active_only:
             query = query.where(Account.active.is_(True))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.account_models import STAFF_ROLES
 from engine.account_rules import APPLICANT_GROUP
 from engine.accounts import AccountInfo, Accounts
 from engine.db import Database
@@ -42,7 +43,6 @@ class StaffMember:
                 "standing_in_for": list(self.standing_in_for)}
 
 
-STAFF_ROLES = ("operator", "analyst", "supervisor", "admin")
 WHO_MAY_GRANT = "Руководитель назначает роли «оператор» и «аналитик»; другие роли — администратор."
 
 

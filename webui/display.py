@@ -147,6 +147,14 @@ def file_size(size: int | None) -> str:
     return f"{size / 1024 / 1024:.1f} МБ"
 
 
+def field_messages(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """A refusal's errors as _fields.html reads them: {field name: [Russian messages]}."""
+    by_field: dict[str, list[str]] = {}
+    for error in errors:
+        by_field.setdefault(error.get("field") or "", []).append(error.get("message") or "")
+    return by_field
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_datetime, "dt")
     app.add_template_filter(audit_value, "audit")

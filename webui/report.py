@@ -18,7 +18,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from engine.errors import ValidationFailed
 from engine.reports import Period, ProcessFigures, csv_chunks, period
 from webui.auth import roles_required
-from webui.display import medflow, zone
+from webui.display import field_messages, medflow, zone
 from webui.monitor import process_names
 
 report = Blueprint("report", __name__)
@@ -93,10 +93,7 @@ def page():  # type: ignore[no-untyped-def]
     try:
         span = _span(values)
     except ValidationFailed as exc:
-        by_field: dict[str, list[str]] = {}
-        for error in exc.errors:
-            by_field.setdefault(error.get("field") or "", []).append(error.get("message") or "")
-        context.update(errors=exc.errors, field_errors=by_field)
+        context.update(errors=exc.errors, field_errors=field_messages(exc.errors))
         return render_template("monitor/report.html", **context), 422
     # The form shows what the date inputs understand (ISO), also when ДД.ММ.ГГГГ came in the URL.
     values.update({"from": span.first.isoformat(), "to": span.last.isoformat()})

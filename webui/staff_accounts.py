@@ -26,7 +26,7 @@ from engine.staff import (
     reset_password,
 )
 from webui.auth import ROLE_NAMES, roles_required, signed_in
-from webui.display import medflow
+from webui.display import field_messages, medflow
 from webui.staff import MAX_INPUT, as_http
 
 staff_accounts = Blueprint("staff_accounts", __name__)
@@ -42,20 +42,30 @@ def _posted() -> dict[str, Any]:
             "groups": [g.strip()[:MAX_INPUT] for g in groups if g.strip()]}
 
 
+def _shown(person: AccountInfo) -> dict[str, Any]:
+    """A person's profile as the editor's fields hold it."""
+    return {"full_name": person.full_name, "email": person.email or "", "role": person.role,
+            "groups": list(person.groups)}
+
+
+def _mismatch() -> list[dict[str, str]]:
+    """The refusal when the password and its repetition differ (nothing when they agree)."""
+    if request.form.get("password", "")[:MAX_INPUT] == request.form.get("password_again", "")[:MAX_INPUT]:
+        return []
+    return [{"field": "password_again", "message": "Пароли не совпадают"}]
+
+
 def _render(person: AccountInfo | None, values: dict[str, Any], errors: list[dict[str, str]] | None = None,
             status: int = 200) -> Any:
     accounts = current_app.extensions["accounts"]
     offered = known_groups(medflow(), accounts.staff())
     chosen = list(values.get("groups") or [])
-    field_errors: dict[str, list[str]] = {}
-    for error in errors or []:
-        field_errors.setdefault(error.get("field") or "", []).append(error.get("message") or "")
     # Whoever may edit a person may also give them their present role (engine.staff.may_disable).
     return render_template(
         "monitor/staff_account.html", person=person, values=values, roles=grantable_roles(signed_in()),
         role_names=ROLE_NAMES,
         offered=offered, other_groups=" ".join(g for g in chosen if g not in offered), chosen=set(chosen),
-        errors=errors or [], field_errors=field_errors), status
+        errors=errors or [], field_errors=field_messages(errors or [])), status
 
 
 @staff_accounts.route("/staff/new", methods=["GET", "POST"])
@@ -64,9 +74,10 @@ def create():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return _render(None, {"role": "operator", "groups": []})
     values = {**_posted(), "username": request.form.get("username", "").strip()[:MAX_INPUT]}
+    mismatch = _mismatch()
+    if mismatch:
+        return _render(None, values, mismatch, 422)
     password = request.form.get("password", "")[:MAX_INPUT]
-    if password != request.form.get("password_again", "")[:MAX_INPUT]:
-        return _render(None, values, [{"field": "password_again", "message": "Пароли не совпадают"}], 422)
     try:
         made = add_member(current_app.extensions["accounts"], signed_in(), {**values, "password": password})
     except ValidationFailed as exc:
@@ -84,8 +95,7 @@ def edit(username: str):  # type: ignore[no-untyped-def]
     with as_http():
         person = manageable(accounts, signed_in(), username)
     if request.method == "GET":
-        return _render(person, {"full_name": person.full_name, "email": person.email or "", "role": person.role,
-                                "groups": list(person.groups)})
+        return _render(person, _shown(person))
     values = _posted()
     try:
         with as_http():
@@ -107,15 +117,13 @@ def password(username: str):  # type: ignore[no-untyped-def]
     accounts = current_app.extensions["accounts"]
     with as_http():
         person = manageable(accounts, signed_in(), username)
-    values = {"full_name": person.full_name, "email": person.email or "", "role": person.role,
-              "groups": list(person.groups)}
-    new = request.form.get("password", "")[:MAX_INPUT]
-    if new != request.form.get("password_again", "")[:MAX_INPUT]:
-        return _render(person, values, [{"field": "password_again", "message": "Пароли не совпадают"}], 422)
+    mismatch = _mismatch()
+    if mismatch:
+        return _render(person, _shown(person), mismatch, 422)
     try:
-        reset_password(accounts, signed_in(), username, new)
+        reset_password(accounts, signed_in(), username, request.form.get("password", "")[:MAX_INPUT])
     except ValidationFailed as exc:
-        return _render(person, values, exc.errors, 422)
+        return _render(person, _shown(person), exc.errors, 422)
     flash(f"Пароль {username} изменён, блокировка входа снята. Сообщите сотруднику пароль лично.", "success")
     return redirect(url_for("staff.index"))
 

@@ -17,7 +17,7 @@ from engine.accounts import AccountInfo
 from engine.errors import EngineError, ValidationFailed
 from engine.substitutions import SubstitutionInfo, may_manage
 from webui.auth import account, roles_required, safe_next, signed_in
-from webui.display import medflow
+from webui.display import field_messages, medflow
 from webui.work_scope import scope_of
 
 substitutions = Blueprint("substitutions", __name__)
@@ -63,13 +63,10 @@ def _page(who: AccountInfo, values: dict[str, str], errors: list[dict[str, str]]
     rows = subs.current(person, limit=PAGE + 1, after_id=_after_arg())
     more, rows = len(rows) > PAGE, rows[:PAGE]
     staff = _staff()
-    by_field: dict[str, list[str]] = {}
-    for error in errors:
-        by_field.setdefault(error.get("field") or "", []).append(error.get("message") or "")
     names = {p.username: p.full_name for p in staff}
     return render_template(
         "worklist/substitutions.html", rows=rows, today=subs.today(), values=values, errors=errors,
-        field_errors=by_field, names=names, manages_all=_manages_all(who),
+        field_errors=field_messages(errors), names=names, manages_all=_manages_all(who),
         deputies=[p for p in staff if p.username != who.username], staff=staff,
         may_cancel={r.id for r in rows if may_manage(who.role, who.username, r.absent)},
         next_after=rows[-1].id if more and rows else None), status
